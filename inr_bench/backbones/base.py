@@ -1,0 +1,130 @@
+"""Backbone base class, the fused sine activation, and model files loadable without a config."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+
+class Backbone(nn.Module):
+    """A coordinate network (N, in_dim) -> (N, out_dim).
+
+    Subclasses apply their paper's own initialisation at construction and implement
+    ``spec_kwargs`` so that ``model.pt`` can rebuild them after surgery changed widths.
+    """
+
+    in_dim: int
+    out_dim: int
+
+    def spec_kwargs(self) -> dict[str, Any]:
+        """Constructor keyword arguments that rebuild this network with its current shapes."""
+        raise NotImplementedError
+
+    def spec(self) -> dict[str, Any]:
+        cls = type(self)
+        return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **self.spec_kwargs()}
+
+    def regularizer(self) -> Tensor | None:
+        """An extra loss term owned by the architecture (e.g. SASNet's mask sparsity)."""
+        return None
+
+    @property
+    def omega(self) -> Tensor | None:
+        """Input frequencies (in_dim, n) of the first layer, where the backbone has them."""
+        return None
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """Optimizer parameter groups; a group may carry its own ``lr``."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad]}]
+
+    def num_parameters(self) -> int:
+        """Every trainable scalar, counted from the tensors (so pruning shows for real)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+_INPLACE_BACKWARD = False
+
+
+@contextlib.contextmanager
+def single_backward():
+    """Within this block, sine layers may overwrite their saved pre-activation in backward.
+
+    The training step runs exactly one backward per forward, so the (N, width) buffer of
+    z can become cos(z)·g in place instead of allocating two new tensors: on CPU those
+    elementwise passes cost as much as a matmul. Outside the block (``retain_graph``,
+    gradcheck, torch.func, second-order SDF losses) the ordinary backward is used.
+    """
+    global _INPLACE_BACKWARD
+    previous, _INPLACE_BACKWARD = _INPLACE_BACKWARD, True
+    try:
+        yield
+    finally:
+        _INPLACE_BACKWARD = previous
+
+
+class _Sine(torch.autograd.Function):
+    """sin(z) with a backward that may reuse the saved pre-activation (see single_backward)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(z: Tensor) -> Tensor:
+        return torch.sin(z)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(inputs[0])
+        ctx.inplace = _INPLACE_BACKWARD
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (z,) = ctx.saved_tensors
+        if ctx.inplace and not torch.is_grad_enabled():
+            return z.cos_().mul_(grad)
+        return grad * torch.cos(z)
+
+    @staticmethod
+    def jvp(ctx, z_dot: Tensor) -> Tensor:
+        (z,) = ctx.saved_tensors
+        return torch.cos(z) * z_dot
+
+
+def sine(z: Tensor) -> Tensor:
+    """sin(z) through the autograd function above when a graph is being recorded."""
+    return _Sine.apply(z) if z.requires_grad else torch.sin(z)
+
+
+def scaled_linear(x: Tensor, weight: Tensor, bias: Tensor | None, scale: float) -> Tensor:
+    """scale·(x Wᵀ + b) as one addmm: folding the scale into W (out, in) and b avoids a
+    separate (N, out) multiply forward and backward; gradients still reach W and b."""
+    w = weight * scale if scale != 1.0 else weight
+    if bias is None:
+        return x @ w.t()
+    b = bias * scale if scale != 1.0 else bias
+    return torch.addmm(b, x, w.t())
+
+
+def save_model(model: Backbone, path: str | os.PathLike, **extra: Any) -> None:
+    """Write weights + architecture spec atomically, loadable with ``load_model`` alone."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"spec": model.spec(), "state_dict": state, **extra}, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Backbone:
+    """Rebuild a backbone from a ``model.pt`` written by ``save_model`` (no config needed)."""
+    blob = torch.load(path, map_location=map_location, weights_only=False)
+    spec = dict(blob["spec"])
+    module_name, _, class_name = spec.pop("_target_").rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    model = cls(**spec)
+    model.load_state_dict(blob["state_dict"])
+    return model

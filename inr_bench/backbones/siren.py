@@ -1,0 +1,103 @@
+"""SIREN: sinusoidal representation network (Sitzmann et al., NeurIPS 2020).
+
+Layer i computes sin(ω·(W x + b)); the first layer uses ω₀ (``omega_0``) and the hidden
+ones ``omega_0_hidden``. Init (SIREN §3.2 and the official code): first layer
+W ~ U(±1/in), hidden and output W ~ U(±√(6/in)/ω₀_hidden), biases PyTorch's default
+U(±1/√in). ``hidden_layers`` follows the SIREN/FINER code: a first sine layer, then
+``hidden_layers`` hidden sine layers, then a linear output (hidden_layers + 2 linears).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from inr_bench.backbones.base import Backbone, scaled_linear, sine
+
+
+class SineLayer(nn.Linear):
+    """(N, in) -> (N, out): sin(omega·(x Wᵀ + b))."""
+
+    def __init__(self, in_features: int, out_features: int, omega: float) -> None:
+        super().__init__(in_features, out_features)
+        self.omega = float(omega)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return sine(scaled_linear(x, self.weight, self.bias, self.omega))
+
+
+def widths_list(hidden_features: int | Sequence[int], n_layers: int) -> list[int]:
+    """One width per sine layer, from a single width or an explicit (e.g. pruned) list."""
+    if isinstance(hidden_features, int):
+        return [hidden_features] * n_layers
+    widths = [int(w) for w in hidden_features]
+    if len(widths) != n_layers:
+        raise ValueError(
+            f"hidden_features lists {len(widths)} widths but the network has {n_layers} "
+            "sine layers (hidden_layers + 1)"
+        )
+    return widths
+
+
+class Siren(Backbone):
+    """(N, in_dim) -> (N, out_dim) sine MLP with SIREN's initialisation."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        hidden_features: int | Sequence[int] = 256,
+        hidden_layers: int = 3,
+        omega_0: float = 30.0,
+        omega_0_hidden: float = 30.0,
+        outermost_linear: bool = True,
+    ) -> None:
+        super().__init__()
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.omega_0, self.omega_0_hidden = float(omega_0), float(omega_0_hidden)
+        self.outermost_linear = outermost_linear
+        widths = widths_list(hidden_features, hidden_layers + 1)
+        dims = [in_dim, *widths]
+        self.layers = nn.ModuleList(
+            SineLayer(dims[i], dims[i + 1], omega_0 if i == 0 else omega_0_hidden)
+            for i in range(len(widths))
+        )
+        self.last = (
+            nn.Linear(widths[-1], out_dim)
+            if outermost_linear
+            else SineLayer(widths[-1], out_dim, omega_0_hidden)
+        )
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        for i, layer in enumerate([*self.layers, self.last]):
+            layer.reset_parameters()  # PyTorch default: biases U(±1/√in)
+            fan_in = layer.in_features
+            bound = 1.0 / fan_in if i == 0 else math.sqrt(6.0 / fan_in) / self.omega_0_hidden
+            layer.weight.uniform_(-bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return self.last(x)
+
+    @property
+    def omega(self) -> Tensor:
+        """First-layer frequencies ω₀·W⁰ᵀ, shape (in_dim, width)."""
+        return self.omega_0 * self.layers[0].weight.detach().t()
+
+    def spec_kwargs(self) -> dict[str, Any]:
+        return {
+            "in_dim": self.in_dim,
+            "out_dim": self.out_dim,
+            "hidden_features": [layer.out_features for layer in self.layers],
+            "hidden_layers": len(self.layers) - 1,
+            "omega_0": self.omega_0,
+            "omega_0_hidden": self.omega_0_hidden,
+            "outermost_linear": self.outermost_linear,
+        }

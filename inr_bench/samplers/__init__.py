@@ -1,0 +1,1 @@
+"""Coordinate samplers: which training points each step sees."""

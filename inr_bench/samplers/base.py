@@ -1,0 +1,51 @@
+"""Sampler base: choose the batch of each step from the signal's training points."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from inr_bench.errors import UserError
+from inr_bench.state import Batch, TrainState
+
+
+class Sampler:
+    """Chooses B of the signal's N training points every step.
+
+    The batch size is ``batch_size`` points when given, else ``fraction`` of N (the NINT
+    and EVOS papers use 20 %). Randomness comes from the sampler's own generator, seeded
+    by the run, so that it can be checkpointed and resumed exactly.
+    """
+
+    def __init__(self, fraction: float = 1.0, batch_size: int | None = None) -> None:
+        if batch_size is None and not 0.0 < fraction <= 1.0:
+            raise UserError(f"sampler.fraction must be in (0, 1], got {fraction}")
+        if batch_size is not None and batch_size <= 0:
+            raise UserError(f"sampler.batch_size must be positive, got {batch_size}")
+        self.fraction, self.requested_batch = fraction, batch_size
+        self.generator = torch.Generator()
+        self.num_points = 0
+
+    def bind(self, num_points: int, seed: int) -> None:
+        """Called once by the loop with the size of the training set."""
+        self.num_points = num_points
+        self.generator.manual_seed(seed)
+
+    @property
+    def batch_size(self) -> int:
+        if self.requested_batch is not None:
+            return min(self.requested_batch, self.num_points)
+        return max(1, round(self.fraction * self.num_points))
+
+    def select(self, state: TrainState) -> Batch:
+        """The batch of step ``state.step``."""
+        raise NotImplementedError
+
+    def update(self, batch: Batch, point_loss: Tensor) -> None:
+        """Receive the per-point losses (B,) of the batch just trained on."""
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])

@@ -1,0 +1,1 @@
+"""Adaptation schedules: extra loss terms, post-step projections and architecture changes."""

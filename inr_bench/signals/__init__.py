@@ -1,0 +1,1 @@
+"""Signals: what a network is fitted to (image, SDF, volume, audio)."""

@@ -1,0 +1,63 @@
+"""Signal base: a training point set, a per-point loss, evaluation and artefacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from inr_bench.state import Batch
+
+
+class Signal:
+    """A signal to fit: coordinates in [-1, 1]^d and values (N, C).
+
+    Subclasses set ``kind``, ``in_dim``, ``out_dim`` and the training set ``coords``
+    (N, in_dim) / ``values`` (N, out_dim), and implement ``evaluate`` and ``save_artifacts``.
+    """
+
+    kind: str
+    in_dim: int
+    out_dim: int
+    coords: Tensor
+    values: Tensor
+
+    @property
+    def num_points(self) -> int:
+        return self.coords.shape[0]
+
+    def to(self, device: torch.device) -> Signal:
+        """Move every tensor attribute to ``device`` (in place) and return self."""
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor):
+                setattr(self, name, value.to(device))
+        return self
+
+    def batch(self, index: Tensor | None = None, weight: Tensor | None = None) -> Batch:
+        """The training points at ``index`` (B,), or all of them when None."""
+        if index is None:
+            return Batch(self.coords, self.values, None, weight)
+        return Batch(self.coords[index], self.values[index], index, weight)
+
+    def point_loss(self, pred: Tensor, batch: Batch) -> Tensor:
+        """Per-point loss (B,): squared error averaged over channels, in training units."""
+        return (pred - batch.values).square().mean(dim=1)
+
+    def train_metrics(self, mean_loss: float) -> dict[str, float]:
+        """Cheap metrics derived from the mean training loss (no extra forward pass)."""
+        return {}
+
+    def evaluate(self, model: torch.nn.Module, metrics: dict[str, Any], chunk: int) -> dict:
+        raise NotImplementedError
+
+    def save_artifacts(self, model: torch.nn.Module, folder: Path, chunk: int) -> dict[str, Path]:
+        """Write reconstructions into ``folder``; returns {name: path} for the loggers."""
+        raise NotImplementedError
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, coords: Tensor, chunk: int) -> Tensor:
+    """Model output (N, C) for coords (N, d), evaluated ``chunk`` points at a time."""
+    return torch.cat([model(coords[i : i + chunk]) for i in range(0, coords.shape[0], chunk)])

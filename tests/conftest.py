@@ -1,0 +1,58 @@
+"""Shared fixtures: config composition, tiny runs, markers for data and CUDA."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+SHARED_DATA = REPO.parent / "shared" / "data"
+TINY = ["debug=smoke", "logger=none"]
+
+
+def data_root() -> Path | None:
+    """The data root if it holds real data: INR_BENCH_DATA, else ../shared/data."""
+    for candidate in (os.environ.get("INR_BENCH_DATA"), SHARED_DATA):
+        if candidate and Path(candidate, "kodak").is_dir():
+            return Path(candidate)
+    return None
+
+
+def compose_cfg(overrides: list[str], run_dir: Path | None = None) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    if run_dir is not None:
+        with open_dict(cfg):
+            cfg.run_dir = str(run_dir)
+    return cfg
+
+
+def options(group: str) -> list[str]:
+    """Every option of a config group: the YAML files of conf/<group>/."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    skip_data = pytest.mark.skip(reason="needs the data root (INR_BENCH_DATA or ../shared/data)")
+    for item in items:
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+        if "data" in item.keywords and data_root() is None:
+            item.add_marker(skip_data)
+
+
+@pytest.fixture(autouse=True)
+def _data_env(monkeypatch):
+    root = data_root()
+    if root is not None and "INR_BENCH_DATA" not in os.environ:
+        monkeypatch.setenv("INR_BENCH_DATA", str(root))

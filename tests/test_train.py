@@ -1,0 +1,98 @@
+"""The loop: a tiny run lowers the loss, is reproducible, resumes exactly, fails clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import TINY, compose_cfg
+from omegaconf import open_dict
+
+from inr_bench.backbones import load_model
+from inr_bench.errors import UserError
+from inr_bench.train import NonFiniteLossError, chunk_size, lr_factor, train
+
+
+def test_smoke_run_lowers_loss_and_writes_run_folder(tmp_path):
+    result = train(compose_cfg([*TINY, "steps=40", "eval_every=20"], tmp_path))
+    series = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["train/loss"] for r in series if "train/loss" in r]
+    assert losses[-1] < 0.5 * losses[0]
+    final = json.loads((tmp_path / "metrics.json").read_text())
+    assert final["eval/psnr"] == pytest.approx(result["eval/psnr"])
+    assert final["params"] == result["params"] > 0
+    for name in [
+        "config.yaml",
+        "model.pt",
+        "checkpoint.pt",
+        "reconstruction.png",
+        "error.png",
+        "reconstruction_x2.png",
+        "curves.png",
+    ]:
+        assert (tmp_path / name).is_file(), name
+    model = load_model(tmp_path / "model.pt")
+    assert model.num_parameters() == result["params"]
+
+
+def test_same_seed_same_metrics(tmp_path):
+    a = train(compose_cfg([*TINY, "sampler=uniform"], tmp_path / "a"))
+    b = train(compose_cfg([*TINY, "sampler=uniform"], tmp_path / "b"))
+    c = train(compose_cfg([*TINY, "sampler=uniform", "seed=1"], tmp_path / "c"))
+    assert a["eval/psnr"] == b["eval/psnr"]
+    assert a["eval/psnr"] != c["eval/psnr"]
+
+
+def test_resume_continues_from_checkpoint(tmp_path):
+    straight = train(compose_cfg([*TINY, "sampler=uniform", "steps=20"], tmp_path / "straight"))
+    train(compose_cfg([*TINY, "sampler=uniform", "steps=10"], tmp_path / "resumed"))
+    resumed = train(
+        compose_cfg([*TINY, "sampler=uniform", "steps=20", "resume=true"], tmp_path / "resumed")
+    )
+    assert resumed["eval/psnr"] == pytest.approx(straight["eval/psnr"], abs=1e-6)
+    steps = [
+        json.loads(line)["step"]
+        for line in (tmp_path / "resumed/metrics.jsonl").read_text().splitlines()
+    ]
+    assert max(steps) == 20 and steps.count(5) == 1
+
+
+def test_resume_without_checkpoint_fails(tmp_path):
+    with pytest.raises(UserError, match="checkpoint.pt does not exist"):
+        train(compose_cfg([*TINY, "resume=true"], tmp_path))
+
+
+def test_non_finite_loss_names_step_range(tmp_path):
+    cfg = compose_cfg([*TINY, "optim.optimizer.lr=1e30", "steps=20", "log_every=5"], tmp_path)
+    with pytest.raises(NonFiniteLossError, match=r"between steps \d+ and \d+"):
+        train(cfg)
+
+
+def test_chunked_step_equals_full_batch(tmp_path):
+    a = train(compose_cfg([*TINY, "chunk=100000", "steps=5"], tmp_path / "a"))
+    b = train(compose_cfg([*TINY, "chunk=77", "steps=5"], tmp_path / "b"))
+    assert a["eval/psnr"] == pytest.approx(b["eval/psnr"], abs=1e-3)
+
+
+@pytest.mark.parametrize("key,value", [("steps", -5), ("eval_every", 0), ("chunk", -1)])
+def test_impossible_values_fail_naming_the_key(key, value, tmp_path):
+    cfg = compose_cfg(TINY, tmp_path)
+    with open_dict(cfg):
+        cfg[key] = value
+    with pytest.raises(UserError, match=key):
+        train(cfg)
+
+
+def test_held_out_pixels_are_reported(tmp_path):
+    result = train(compose_cfg([*TINY, "signal.test_fraction=0.1"], tmp_path))
+    assert {"eval/psnr_train", "eval/psnr_test"} <= result.keys()
+
+
+def test_lr_decay_and_auto_chunk():
+    assert lr_factor(0, 100, 0.1) == 1.0
+    assert lr_factor(100, 100, 0.1) == pytest.approx(0.1)
+    assert lr_factor(50, 100, None) == 1.0
+    model = torch.nn.Linear(2, 256)
+    assert chunk_size("auto", model, torch.device("cpu"), 10**6) == 4096
+    assert chunk_size("auto", model, torch.device("cuda"), 10**6) == 10**6
