@@ -58,6 +58,12 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def sync(device: torch.device) -> None:
+    """Wait for queued GPU work so that wall-clock timings are real."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def chunk_size(cfg_chunk: int | str, model: torch.nn.Module, device: torch.device, n: int) -> int:
     """Points per forward/backward. On CPU, chunks whose (chunk, width) activations stay
     near 4 MB keep the elementwise sine passes in cache: the 5x256 SIREN step on 65 536
@@ -160,7 +166,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     state = TrainState(step=0, steps=cfg.steps, model=model, optimizer=optimizer, signal=signal)
 
     checkpoint_path = run_dir / "checkpoint.pt"
-    summary: dict[str, Any] = {"thresholds": {}, "train_seconds": 0.0, "wall_seconds": 0.0}
+    summary: dict[str, Any] = {
+        "thresholds": {},
+        "train_seconds": 0.0,  # inside training steps, selection included
+        "select_seconds": 0.0,  # inside sampler.select (NINT's scoring, error ranking, ...)
+        "wall_seconds": 0.0,
+    }
     if cfg.resume:
         if not checkpoint_path.exists():
             raise UserError(f"resume=true but {checkpoint_path} does not exist")
@@ -193,12 +204,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             state.step = step
             t0 = time.perf_counter()
             batch = sampler.select(state)
+            sync(device)
+            summary["select_seconds"] += time.perf_counter() - t0
             loss, point_loss = train_step(state, batch, chunk, schedule)
             sampler.update(batch, point_loss)
             scheduler.step()
             events = schedule.after_step(state)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
+            sync(device)
             summary["train_seconds"] += time.perf_counter() - t0
             state.last_loss = loss
             window_loss, window_steps = window_loss + loss, window_steps + 1
@@ -263,6 +275,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "params": model.num_parameters(),
             "steps": cfg.steps,
             "train_seconds": summary["train_seconds"],
+            "select_seconds": summary["select_seconds"],
             "step_ms": 1000 * summary["train_seconds"] / cfg.steps,
             "wall_seconds": time.perf_counter() - started,
             "thresholds": summary["thresholds"],

@@ -96,3 +96,11 @@ def test_lr_decay_and_auto_chunk():
     model = torch.nn.Linear(2, 256)
     assert chunk_size("auto", model, torch.device("cpu"), 10**6) == 4096
     assert chunk_size("auto", model, torch.device("cuda"), 10**6) == 10**6
+
+
+@pytest.mark.gpu
+def test_cuda_run_matches_cpu(tmp_path):
+    cpu = train(compose_cfg([*TINY, "device=cpu", "metrics=image"], tmp_path / "cpu"))
+    gpu = train(compose_cfg([*TINY, "device=cuda", "metrics=image"], tmp_path / "gpu"))
+    assert gpu["device"].startswith("cuda")
+    assert gpu["eval/psnr"] == pytest.approx(cpu["eval/psnr"], abs=0.05)
