@@ -17,6 +17,10 @@ REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 SHARED_DATA = REPO.parent / "shared" / "data"
 TINY = ["debug=smoke", "logger=none"]
+# Overrides that shrink each signal kind to test size (keyed by the signal's _target_).
+TINY_SIGNAL = {
+    "inr_bench.signals.image.ImageSignal": ["signal.resize=32", "signal.crop=null"],
+}
 
 
 def data_root() -> Path | None:
@@ -28,8 +32,13 @@ def data_root() -> Path | None:
 
 
 def compose_cfg(overrides: list[str], run_dir: Path | None = None) -> DictConfig:
+    """Compose conf/train.yaml, shrinking the chosen signal with its TINY_SIGNAL overrides
+    (placed first, so that a test's own overrides of the same keys win)."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
+        extra = TINY_SIGNAL.get(cfg.signal._target_, [])
+        if extra:
+            cfg = compose("train", overrides=[*extra, *overrides])
     if run_dir is not None:
         with open_dict(cfg):
             cfg.run_dir = str(run_dir)

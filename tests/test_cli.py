@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-TINY = ["debug=smoke", "logger=none", "steps=4", "eval_every=4", "signal.super_resolution=0"]
+TINY = ["debug=smoke", "logger=none", "steps=4", "eval_every=4", "signal.resize=32"]
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
