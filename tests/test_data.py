@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from inr_bench import data
-from inr_bench.data import Archive, Dataset, RemoteFile
+from inr_bench.datasets import Archive, Dataset, RemoteFile
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
