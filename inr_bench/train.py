@@ -9,6 +9,7 @@ import math
 import random
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,10 @@ def train_step(state: TrainState, batch: Batch, chunk: int, schedule) -> tuple[f
     model, signal, optimizer = state.model, state.signal, state.optimizer
     optimizer.zero_grad(set_to_none=True)
     n, total, point_losses = len(batch), 0.0, []
-    with single_backward():
+    with nullcontext() if signal.needs_input_grad else single_backward():
         for start in range(0, n, chunk):
             part = batch.chunk(start, start + chunk)
-            point_loss = signal.point_loss(model(part.coords), part)
+            point_loss = signal.loss(model, part)
             weighted = point_loss if part.weight is None else point_loss * part.weight
             loss = weighted.sum() / n
             loss.backward()

@@ -23,6 +23,9 @@ class Signal:
     out_dim: int
     coords: Tensor
     values: Tensor
+    # True when ``loss`` differentiates the network w.r.t. its inputs (SDF eikonal/normal
+    # terms): the loop then keeps autograd's ordinary backward (no in-place sine backward).
+    needs_input_grad: bool = False
 
     @property
     def num_points(self) -> int:
@@ -40,6 +43,11 @@ class Signal:
         if index is None:
             return Batch(self.coords, self.values, None, weight)
         return Batch(self.coords[index], self.values[index], index, weight)
+
+    def loss(self, model: torch.nn.Module, batch: Batch) -> Tensor:
+        """Per-point loss (B,) of ``model`` on ``batch``: what the loop trains on. Signals whose
+        loss needs more than the outputs at the batch's coordinates (SDF: ∇f) override this."""
+        return self.point_loss(model(batch.coords), batch)
 
     def point_loss(self, pred: Tensor, batch: Batch) -> Tensor:
         """Per-point loss (B,): squared error averaged over channels, in training units."""
