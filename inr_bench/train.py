@@ -20,7 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from inr_bench.backbones.base import save_model, single_backward
+from inr_bench.backbones.base import build_model, save_model, single_backward
 from inr_bench.errors import UserError
 from inr_bench.loggers import JsonLogger
 from inr_bench.state import Batch, TrainState
@@ -82,14 +82,17 @@ def lr_factor(step: int, steps: int, decay: float | None) -> float:
     return 1.0 if decay is None else decay ** min(step / steps, 1.0)
 
 
-def train_step(state: TrainState, batch: Batch, chunk: int, schedule) -> tuple[float, torch.Tensor]:
+def train_step(
+    state: TrainState, batch: Batch, chunk: int, schedule
+) -> tuple[float, float, torch.Tensor]:
     """One optimizer step on ``batch``, processed ``chunk`` points at a time.
 
     The per-point losses (B,) are summed into the batch mean chunk by chunk, so the gradient
-    equals the full-batch one. Returns the total loss and the per-point losses."""
+    equals the full-batch one. Returns the data loss, the extra terms (the backbone's
+    regularizer, the schedule's penalty) and the per-point losses."""
     model, signal, optimizer = state.model, state.signal, state.optimizer
     optimizer.zero_grad(set_to_none=True)
-    n, total, point_losses = len(batch), 0.0, []
+    n, total, reg, point_losses = len(batch), 0.0, 0.0, []
     with nullcontext() if signal.needs_input_grad else single_backward():
         for start in range(0, n, chunk):
             part = batch.chunk(start, start + chunk)
@@ -103,9 +106,9 @@ def train_step(state: TrainState, batch: Batch, chunk: int, schedule) -> tuple[f
     if extra:
         loss = sum(extra)
         loss.backward()
-        total += loss.item()
+        reg = loss.item()
     optimizer.step()
-    return total, torch.cat(point_losses)
+    return total, reg, torch.cat(point_losses)
 
 
 def run_dir_of(cfg: DictConfig) -> Path:
@@ -141,6 +144,12 @@ def save_checkpoint(
     tmp.replace(path)
 
 
+def load_checkpoint(path: Path) -> dict:
+    if not path.exists():
+        raise UserError(f"resume=true but {path} does not exist")
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit ``cfg.backbone`` to ``cfg.signal``; returns the final metrics (also in metrics.json)."""
     check_config(cfg)
@@ -155,6 +164,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     signal = instantiate(cfg.signal).to(device)
     model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
     instantiate(cfg.init)(model)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    ckpt = load_checkpoint(checkpoint_path) if cfg.resume else None
+    if ckpt is not None and ckpt["spec"] != model.spec():  # a schedule changed the widths
+        model = build_model(ckpt["spec"])
     model.to(device)
     optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -166,17 +179,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     metrics = {name: instantiate(m) for name, m in cfg.metrics.items()}
     state = TrainState(step=0, steps=cfg.steps, model=model, optimizer=optimizer, signal=signal)
 
-    checkpoint_path = run_dir / "checkpoint.pt"
     summary: dict[str, Any] = {
         "thresholds": {},
         "train_seconds": 0.0,  # inside training steps, selection included
         "select_seconds": 0.0,  # inside sampler.select (NINT's scoring, error ranking, ...)
         "wall_seconds": 0.0,
     }
-    if cfg.resume:
-        if not checkpoint_path.exists():
-            raise UserError(f"resume=true but {checkpoint_path} does not exist")
-        ckpt = torch.load(checkpoint_path, map_location=device, weights_only=False)
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["lr_scheduler"])
@@ -196,7 +205,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     chunk = chunk_size(cfg.chunk, model, device, signal.num_points)
     eval_chunk = chunk_size(cfg.eval_chunk, model, device, 1 << 18)  # GPU: 262k points a forward
     last_eval: dict[str, float] = {}
-    window_loss, window_steps, last_checked = 0.0, 0, state.step
+    window_loss, window_reg, window_steps, last_checked = 0.0, 0.0, 0, state.step
     try:
         bar = tqdm(
             range(state.step, cfg.steps), initial=state.step, total=cfg.steps, mininterval=1.0
@@ -207,25 +216,29 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             batch = sampler.select(state)
             sync(device)
             summary["select_seconds"] += time.perf_counter() - t0
-            loss, point_loss = train_step(state, batch, chunk, schedule)
+            loss, reg, point_loss = train_step(state, batch, chunk, schedule)
             sampler.update(batch, point_loss)
             scheduler.step()
             events = schedule.after_step(state)
             sync(device)
             summary["train_seconds"] += time.perf_counter() - t0
             state.last_loss = loss
-            window_loss, window_steps = window_loss + loss, window_steps + 1
+            window_loss, window_reg = window_loss + loss, window_reg + reg
+            window_steps += 1
             done = step + 1
 
             if done % cfg.log_every == 0 or done == cfg.steps or events:
-                mean = window_loss / window_steps
-                if not math.isfinite(mean):
+                mean, mean_reg = window_loss / window_steps, window_reg / window_steps
+                if not math.isfinite(mean + mean_reg):
                     good = checkpoint_path if checkpoint_path.exists() else "none"
                     raise NonFiniteLossError(
-                        f"loss became {mean} between steps {last_checked + 1} and {done}; "
+                        f"loss became {mean + mean_reg} between steps {last_checked + 1} "
+                        f"and {done}; "
                         f"last good checkpoint: {good}"
                     )
+                # train/loss: the data term alone; train/reg: regularizers and schedule penalties
                 record = {"train/loss": mean, "train/lr": optimizer.param_groups[0]["lr"]}
+                record |= {"train/reg": mean_reg} if window_reg else {}
                 record |= {f"train/{k}": v for k, v in signal.train_metrics(mean).items()}
                 record |= {f"schedule/{k}": v for k, v in (events or {}).items()}
                 record |= {
@@ -234,7 +247,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 }
                 for lg in loggers:
                     lg.log_metrics(record, done)
-                window_loss, window_steps, last_checked = 0.0, 0, done
+                window_loss, window_reg, window_steps, last_checked = 0.0, 0.0, 0, done
                 bar.set_postfix(
                     loss=f"{mean:.3g}", eval_psnr=f"{last_eval.get('psnr', float('nan')):.2f}"
                 )

@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from inr_bench.errors import UserError
+
 
 class Backbone(nn.Module):
     """A coordinate network (N, in_dim) -> (N, out_dim).
@@ -38,6 +40,18 @@ class Backbone(nn.Module):
     def omega(self) -> Tensor | None:
         """Input frequencies (in_dim, n) of the first layer, where the backbone has them."""
         return None
+
+    def chain(self) -> list[nn.Module]:
+        """The linear layers from input to output, for structured surgery (``inr_bench.surgery``):
+        layer i's rows are the neurons h^i, layer i+1's columns read them. MLP backbones keep
+        their hidden layers in ``self.layers`` and the output layer in ``self.last``."""
+        layers, last = getattr(self, "layers", None), getattr(self, "last", None)
+        if layers is None or last is None:
+            raise UserError(
+                f"{type(self).__name__} does not support structured surgery (densify / prune):"
+                " it has no layers + last chain"
+            )
+        return [*layers, last]
 
     def param_groups(self) -> list[dict[str, Any]]:
         """Optimizer parameter groups; a group may carry its own ``lr``."""
@@ -122,9 +136,13 @@ def save_model(model: Backbone, path: str | os.PathLike, **extra: Any) -> None:
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Backbone:
     """Rebuild a backbone from a ``model.pt`` written by ``save_model`` (no config needed)."""
     blob = torch.load(path, map_location=map_location, weights_only=False)
-    spec = dict(blob["spec"])
-    module_name, _, class_name = spec.pop("_target_").rpartition(".")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    model = cls(**spec)
+    model = build_model(blob["spec"])
     model.load_state_dict(blob["state_dict"])
     return model
+
+
+def build_model(spec: dict[str, Any]) -> Backbone:
+    """A freshly initialised backbone from ``Backbone.spec()`` (class path + shapes)."""
+    spec = dict(spec)
+    module_name, _, class_name = spec.pop("_target_").rpartition(".")
+    return getattr(importlib.import_module(module_name), class_name)(**spec)
