@@ -5,6 +5,10 @@ ones ``omega_0_hidden``. Init (SIREN §3.2 and the official code): first layer
 W ~ U(±1/in), hidden and output W ~ U(±√(6/in)/ω₀_hidden), biases PyTorch's default
 U(±1/√in). ``hidden_layers`` follows the SIREN/FINER code: a first sine layer, then
 ``hidden_layers`` hidden sine layers, then a linear output (hidden_layers + 2 linears).
+
+``lattice`` (a dict of ``LatticeLayer`` options, or None) replaces the first layer by a frozen
+integer-lattice layer sin(x·(2π/p)k + φ) (frequencies' factory §3.1, SASNet supp. §3.1); the
+network is then p-periodic and ``omega`` returns the lattice frequencies.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from inr_bench.backbones.base import Backbone, scaled_linear, sine
+from inr_bench.backbones.lattice import LatticeLayer
 
 
 class SineLayer(nn.Linear):
@@ -55,6 +60,7 @@ class Siren(Backbone):
         omega_0: float = 30.0,
         omega_0_hidden: float = 30.0,
         outermost_linear: bool = True,
+        lattice: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.in_dim, self.out_dim = in_dim, out_dim
@@ -62,21 +68,38 @@ class Siren(Backbone):
         self.outermost_linear = outermost_linear
         widths = widths_list(hidden_features, hidden_layers + 1)
         dims = [in_dim, *widths]
-        self.layers = nn.ModuleList(
-            SineLayer(dims[i], dims[i + 1], omega_0 if i == 0 else omega_0_hidden)
-            for i in range(len(widths))
+        first = (
+            self.make_layer(in_dim, widths[0], self.omega_0)
+            if lattice is None
+            else LatticeLayer(in_dim, widths[0], **lattice)
         )
+        hidden = [
+            self.make_layer(dims[i], dims[i + 1], omega_0_hidden) for i in range(1, len(widths))
+        ]
+        self.layers = nn.ModuleList([first, *hidden])
         self.last = (
             nn.Linear(widths[-1], out_dim)
             if outermost_linear
-            else SineLayer(widths[-1], out_dim, omega_0_hidden)
+            else self.make_layer(widths[-1], out_dim, omega_0_hidden)
         )
         self.reset_parameters()
+
+    def make_layer(self, in_features: int, out_features: int, omega: float) -> nn.Linear:
+        """One activation layer (N, in) -> (N, out); FINER overrides it."""
+        return SineLayer(in_features, out_features, omega)
+
+    @property
+    def lattice(self) -> LatticeLayer | None:
+        """The frozen lattice first layer, when the network has one."""
+        first = self.layers[0]
+        return first if isinstance(first, LatticeLayer) else None
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         for i, layer in enumerate([*self.layers, self.last]):
             layer.reset_parameters()  # PyTorch default: biases U(±1/√in)
+            if isinstance(layer, LatticeLayer):
+                continue  # frozen frequencies, phases drawn by the layer itself
             fan_in = layer.in_features
             bound = 1.0 / fan_in if i == 0 else math.sqrt(6.0 / fan_in) / self.omega_0_hidden
             layer.weight.uniform_(-bound, bound)
@@ -88,7 +111,9 @@ class Siren(Backbone):
 
     @property
     def omega(self) -> Tensor:
-        """First-layer frequencies ω₀·W⁰ᵀ, shape (in_dim, width)."""
+        """First-layer frequencies ω₀·W⁰ᵀ (or the lattice's (2π/p)·kᵀ), shape (in_dim, width)."""
+        if self.lattice is not None:
+            return self.lattice.omega
         return self.omega_0 * self.layers[0].weight.detach().t()
 
     def spec_kwargs(self) -> dict[str, Any]:
@@ -100,4 +125,5 @@ class Siren(Backbone):
             "omega_0": self.omega_0,
             "omega_0_hidden": self.omega_0_hidden,
             "outermost_linear": self.outermost_linear,
+            "lattice": None if self.lattice is None else self.lattice.spec_kwargs(),
         }
