@@ -196,7 +196,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         started -= summary["wall_seconds"]  # wall time counts every session of the run
 
     json_logger = JsonLogger(run_dir, append=bool(cfg.resume))
-    logger = instantiate(cfg.logger, run_dir=run_dir, name=str(run_dir))
+    logger = instantiate(cfg.logger, run_dir=run_dir, name=cfg.name or str(run_dir))
     loggers = [json_logger, logger]
     resolved = OmegaConf.to_container(cfg, resolve=True)
     for lg in loggers:

@@ -14,7 +14,7 @@ from inr_bench.schedules.aire import AIRe
 from inr_bench.state import TrainState
 from inr_bench.train import train
 
-AIRE = ["schedule=aire", "steps=20", "schedule.densify_count=8", "schedule.prune_rate=0.5"]
+AIRE = ["schedule=aire", "steps=20", "schedule.densify_rate=0.25", "schedule.prune_rate=0.5"]
 
 
 def events(run_dir) -> list[dict]:

@@ -1,8 +1,9 @@
 """AIRe: adaptive training by densification and pruning (Novello et al., AIRe §3, §4, App. D).
 
 Stages, as fractions of the run's ``steps`` (the image protocol of §4.1 over 5000 epochs):
-standard training; at ``densify_at`` add, for the ``densify_count`` input neurons whose
-column of W¹ has the largest norm, a neuron of frequency 2ω_j (§3.1); fine-tune; at
+standard training; at ``densify_at`` add, for the ``densify_rate`` × width (or
+``densify_count``) input neurons whose column of W¹ has the largest norm, a neuron of
+frequency 2ω_j (§3.1); fine-tune; at
 ``twd_start`` choose per layer the K neurons with the smallest ‖W^{i+1}_{*j}‖₁ and train with
 targeted weight decay α Σ_{j∈I} ‖W^{i+1}_{*j}‖₁ (eq. 3), α ramped linearly from 0 to
 ``alpha_max`` over the stage (App. D); at ``prune_at`` remove them (or every neuron below ε)
@@ -43,7 +44,8 @@ class AIRe(Schedule):
     def __init__(
         self,
         densify_at: float | None = 0.05,
-        densify_count: int = 128,
+        densify_rate: float = 0.25,
+        densify_count: int | None = None,
         densify_norm: float = 2.0,
         new_phase: str = "double",
         new_column_scale: float = 1e-4,
@@ -68,7 +70,11 @@ class AIRe(Schedule):
             raise UserError(f"schedule stages are fractions of the run in [0, 1], got {stages}")
         if twd_start is not None and prune_at is not None and twd_start > prune_at:
             raise UserError(f"schedule.twd_start ({twd_start}) must not come after prune_at")
-        self.densify_at, self.densify_count = densify_at, densify_count
+        self.densify_at, self.densify_rate, self.densify_count = (
+            densify_at,
+            densify_rate,
+            densify_count,
+        )
         self.densify_norm, self.new_phase = densify_norm, new_phase
         self.new_column_scale = new_column_scale
         self.twd_start, self.prune_at = twd_start, prune_at
@@ -122,7 +128,9 @@ class AIRe(Schedule):
         """AIRe §3.1: a 2ω_j neuron for each of the top-K columns of W¹ by norm."""
         first, second = chain_of(state.model)[:2]
         norms = second.weight.norm(p=self.densify_norm, dim=0)
-        top = norms.topk(min(self.densify_count, norms.numel())).indices
+        count = self.densify_count
+        count = round(self.densify_rate * norms.numel()) if count is None else count
+        top = norms.topk(min(count, norms.numel())).indices
         rows = 2.0 * first.weight[top]
         bias = first.bias[top] if first.bias is not None else None
         if bias is not None:

@@ -1,0 +1,92 @@
+"""AIRe Table 3 (images) and Table 4 at a chosen scale: Large, Small, Prune and AIRe per image.
+
+    python scripts/reproduce_aire.py --images 8                      # CPU scale (aire_div2k_cpu)
+    python scripts/reproduce_aire.py --experiment aire_div2k --images 16 --backbone finer
+
+Each run is an ordinary run folder under ``--out`` (``<row>/<image>``); the tables are then
+rebuilt from those folders alone by ``scripts/make_table.py`` (also printed at the end).
+Rows: Large (the initial network, standard training), Small (the final widths of AIRe, trained
+from scratch), Prune (AIRe without densification, Table 4) and AIRe (densify + TWD + prune).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_table  # noqa: E402
+
+from inr_bench.train import train  # noqa: E402
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def compose_run(overrides: list[str], run_dir: Path, name: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.run_dir, cfg.name = str(run_dir), name
+    return cfg
+
+
+def final_widths(cfg) -> list[int]:
+    """The widths AIRe ends with: + densify_count input neurons, - the pruned ones."""
+    widths = list(cfg.backbone.hidden_features)
+    s = cfg.schedule
+    if s.densify_at is not None:
+        widths[0] += s.densify_count or round(s.densify_rate * widths[0])
+    rates = s.prune_rate if not isinstance(s.prune_rate, float) else [s.prune_rate] * 99
+    for i, layer in enumerate(s.prune_layers):
+        count = s.prune_count if s.prune_count is not None else round(rates[i] * widths[layer])
+        widths[layer] -= count if isinstance(count, int) else count[i]
+    return widths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--experiment", default="aire_div2k_cpu")
+    parser.add_argument("--images", type=int, default=4, help="DIV2K subset images 00..")
+    parser.add_argument("--backbone", default="siren")
+    parser.add_argument("--out", type=Path, default=Path("outputs/reproduce_aire"))
+    parser.add_argument("--rows", default="Large,Small,Prune,AIRe")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
+    args = parser.parse_args()
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    base = [f"+experiment={args.experiment}", f"backbone={args.backbone}", "logger=none"]
+    base += args.overrides
+    probe = compose_run(base, args.out, "probe")
+    small = final_widths(probe)
+    rows = {
+        "Large": ["schedule=none"],
+        "Small": ["schedule=none", f"backbone.hidden_features=[{','.join(map(str, small))}]"],
+        "Prune": ["schedule.densify_at=null"]
+        + [f"schedule.prune_count={probe.backbone.hidden_features[0] - small[0]}"],
+        "AIRe": [],
+    }
+    label = args.backbone.upper()
+    for row in args.rows.split(","):
+        for i in range(args.images):
+            image = f"div2k/{i:02d}"
+            run_dir = args.out / row / f"{i:02d}"
+            if (run_dir / "metrics.json").exists():
+                continue  # finished before: the folder is the record
+            cfg = compose_run(
+                [*base, *rows[row], f"signal.image={image}"], run_dir, f"{label} {row}"
+            )
+            result = train(cfg)
+            print(
+                f"{row:6s} {image}: psnr {result['eval/psnr']:.2f} dB, "
+                f"params {result['params']}, {result['train_seconds']:.0f} s",
+                flush=True,
+            )
+    make_table.main([str(args.out), "--paper", "aire_table3", "--out", str(args.out / "table.md")])
+
+
+if __name__ == "__main__":
+    main()
