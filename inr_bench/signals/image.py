@@ -139,17 +139,21 @@ class ImageSignal(Signal):
         mse = mean_loss / (hi - lo) ** 2
         return {"psnr": 10 * math.log10(1 / mse) if mse > 0 else math.inf}
 
-    def _unit(self, values: Tensor) -> Tensor:
+    def unit(self, values: Tensor) -> Tensor:
+        """Network outputs (training units) -> [0, 1], the scale every metric uses."""
         return to_unit(values, self.value_range)
 
     def evaluate(self, model: torch.nn.Module, metrics: dict[str, Any], chunk: int) -> dict:
         """Metrics on the full grid; PSNR also on the train and held-out pixels."""
-        pred = self._unit(predict(model, self.grid, chunk)).cpu()
+        pred = self.unit(predict(model, self.grid, chunk)).cpu()
         target = self.image.reshape(-1, self.out_dim).cpu()
         shape = (self.height, self.width, self.out_dim)
-        out = {
-            name: metric(pred.view(shape), target.view(shape)) for name, metric in metrics.items()
-        }
+        out = {}
+        for name, metric in metrics.items():
+            # metrics that differentiate the network (noisiness) also get the model
+            context = {"model": model, "signal": self, "chunk": chunk}
+            extra = context if getattr(metric, "needs_model", False) else {}
+            out[name] = metric(pred.view(shape), target.view(shape), **extra)
         clip = getattr(metrics.get("psnr"), "clip", False)
         if len(self.test_index):
             idx_train, idx_test = self.train_index.cpu(), self.test_index.cpu()
@@ -160,7 +164,7 @@ class ImageSignal(Signal):
     def save_artifacts(self, model: torch.nn.Module, folder: Path, chunk: int) -> dict[str, Path]:
         """reconstruction.png, error.png (|error| averaged over channels) and
         reconstruction_x{s}.png, the network sampled on an s-times finer grid."""
-        pred = self._unit(predict(model, self.grid, chunk)).cpu().view(self.height, self.width, -1)
+        pred = self.unit(predict(model, self.grid, chunk)).cpu().view(self.height, self.width, -1)
         paths = {
             "reconstruction": save_image(folder / "reconstruction.png", pred),
             "error": save_image(folder / "error.png", error_map(pred, self.image)),
@@ -169,7 +173,7 @@ class ImageSignal(Signal):
             s = self.super_resolution
             fine = grid(s * self.height, s * self.width).to(self.grid.device)
             up = (
-                self._unit(predict(model, fine, chunk))
+                self.unit(predict(model, fine, chunk))
                 .cpu()
                 .view(s * self.height, s * self.width, -1)
             )
