@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from inr_bench.backbones.lattice import LatticeLayer
 from inr_bench.errors import UserError
 
 
@@ -74,8 +75,24 @@ def _replace(
         _move_state(optimizer, old, param, lambda s: _edit(s, dim, keep, zeros))
 
 
+def _edit_lattice(layer: LatticeLayer, optimizer, keep: Tensor | None, k, phase) -> None:
+    """A frozen lattice layer changes its integer multipliers k (buffers) and its trainable
+    phases; the phases' optimizer state follows like any parameter's."""
+    old = layer.bias
+    if keep is not None:
+        layer.keep(keep.to(old.device))
+    if k is not None:
+        layer.append(k, phase)
+    if optimizer is not None:
+        zeros = None if k is None else old.new_zeros(k.shape[0])
+        _move_state(optimizer, old, layer.bias, lambda s: _edit(s, 0, keep, zeros))
+
+
 def _edit_outputs(layer: nn.Module, optimizer, keep: Tensor | None, rows, bias) -> None:
     """Rows of W and entries of b (and of any ``per_neuron`` tensor the layer declares)."""
+    if isinstance(layer, LatticeLayer):  # rows are integer multipliers k, not weights
+        _edit_lattice(layer, optimizer, keep, rows, bias)
+        return
     _replace(layer, "weight", optimizer, 0, keep, rows)
     _replace(layer, "bias", optimizer, 0, keep, bias)
     for name in getattr(layer, "per_neuron", ()):
@@ -113,8 +130,9 @@ def add_input_neurons(
     generator: torch.Generator | None = None,
 ) -> None:
     """Append input neurons with rows ``weight`` (k, in_dim) and biases ``bias`` (k,) to the
-    first layer; the k new columns of W^1 are drawn from U(±next_scale) (AIRe §3.1: 1e-4), so
-    the network's function barely changes at the moment of densification."""
+    first layer (a lattice layer takes integer multipliers k and phases). The k new columns of
+    W^1 are drawn from U(±next_scale) (AIRe §3.1: 1e-4), so the network's function barely
+    changes at the moment of densification."""
     chain = chain_of(model)
     first, second = chain[0], chain[1]
     k = weight.shape[0]
@@ -127,4 +145,11 @@ def add_input_neurons(
 
 def widths(model: nn.Module) -> list[int]:
     """The number of neurons of every layer but the output."""
-    return [layer.weight.shape[0] for layer in chain_of(model)[:-1]]
+    return [layer.out_features for layer in chain_of(model)[:-1]]
+
+
+def input_rows(model: nn.Module) -> Tensor:
+    """The first layer's neurons as rows: W⁰ (n, in_dim), or a lattice layer's integers k, so
+    that 2·rows[j] is the neuron of frequency 2ω_j in the layer's own parametrisation."""
+    first = chain_of(model)[0]
+    return first.k if isinstance(first, LatticeLayer) else first.weight

@@ -93,3 +93,23 @@ def test_output_layer_cannot_be_pruned():
     model, optimizer, _ = trained(steps=0)
     with pytest.raises(UserError, match="cannot prune layer 3"):
         remove_neurons(model, optimizer, 3, torch.arange(2))
+
+
+def test_lattice_first_layer_keeps_integer_frequencies_through_surgery():
+    torch.manual_seed(0)
+    lattice = {"low_range": 3, "band_limit": 8, "high_bands": 2}
+    model = Siren(2, 1, hidden_features=16, hidden_layers=1, lattice=lattice).double()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(32, 2, dtype=torch.float64) * 2 - 1
+    step(model, optimizer, x)
+    first = model.layers[0]
+    k = first.k.clone()
+    phase_moment = optimizer.state[first.bias]["exp_avg"].clone()
+    keep = torch.tensor([1, 4, 5, 9, 15])
+    remove_neurons(model, optimizer, 0, keep)
+    assert torch.equal(first.k, k[keep]) and first.out_features == 5
+    torch.testing.assert_close(optimizer.state[first.bias]["exp_avg"], phase_moment[keep])
+    add_input_neurons(model, optimizer, 2 * first.k[:2], first.bias[:2].detach())
+    assert torch.equal(first.k[5:], 2 * k[keep][:2]) and first.k.dtype == torch.long
+    assert not first.k.requires_grad and model.layers[1].weight.shape == (16, 7)
+    step(model, optimizer, x)

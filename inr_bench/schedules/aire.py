@@ -21,7 +21,7 @@ from torch import Tensor
 from inr_bench.errors import UserError
 from inr_bench.schedules.base import Schedule
 from inr_bench.state import TrainState
-from inr_bench.surgery import add_input_neurons, chain_of, remove_neurons, widths
+from inr_bench.surgery import add_input_neurons, chain_of, input_rows, remove_neurons, widths
 
 
 def per_layer(value: Any, layers: Sequence[int], name: str) -> list[Any]:
@@ -131,7 +131,7 @@ class AIRe(Schedule):
         count = self.densify_count
         count = round(self.densify_rate * norms.numel()) if count is None else count
         top = norms.topk(min(count, norms.numel())).indices
-        rows = 2.0 * first.weight[top]
+        rows = 2 * input_rows(state.model)[top]  # integer k stays on the lattice
         bias = first.bias[top] if first.bias is not None else None
         if bias is not None:
             # Choice (the paper is silent on φ): 2φ_j makes the new neuron the 2e_j harmonic
