@@ -1,52 +1,92 @@
-"""Contract of every sampler option: batch size, index range, seeded determinism."""
+"""Contract of every sampler option: batch size, index range, seeded determinism, any
+backbone; error-driven samplers pick the right points on constructed cases."""
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 import torch
 from conftest import TINY, compose_cfg, options
 from hydra.utils import instantiate
 
+from inr_bench.backbones.base import Backbone
 from inr_bench.errors import UserError
+from inr_bench.samplers.evos import EvosSampler
+from inr_bench.samplers.int import IntSampler, incremental_interval
+from inr_bench.samplers.nint import NintSampler
 from inr_bench.samplers.uniform import UniformSampler
 from inr_bench.state import TrainState
+from inr_bench.train import train_step
 
 
-def setup(option: str, seed: int = 0, backbone: str = "siren"):
-    cfg = compose_cfg([*TINY, f"sampler={option}", f"backbone={backbone}"])
+class TinyRelu(Backbone):
+    """A plain torch.nn.Sequential ReLU MLP: samplers must not assume sine layers."""
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(in_dim, 16), torch.nn.ReLU(), torch.nn.Linear(16, out_dim)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@functools.cache
+def composed(option: str):
+    return compose_cfg([*TINY, f"sampler={option}", "signal.resize=16"])
+
+
+def setup(option: str, seed: int = 0, relu: bool = False):
+    cfg = composed(option)
+    torch.manual_seed(seed)
     signal = instantiate(cfg.signal)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
-    optimizer = torch.optim.Adam(model.parameters())
+    if relu:
+        model = TinyRelu(signal.in_dim, signal.out_dim)
+    else:
+        model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     sampler = instantiate(cfg.sampler)
     sampler.bind(signal.num_points, seed)
-    return sampler, TrainState(0, 10, model, optimizer, signal)
+    return sampler, TrainState(0, 10, model, optimizer, signal), instantiate(cfg.schedule)
 
 
-@pytest.mark.parametrize("option", options("sampler"))
-def test_batch_contract(option):
-    sampler, state = setup(option)
-    for step in range(3):
+def run_steps(option: str, steps: int = 3, seed: int = 0, relu: bool = False):
+    """Select, train and update for ``steps`` steps; yields (sampler, state, batch)."""
+    sampler, state, schedule = setup(option, seed, relu)
+    for step in range(steps):
         state.step = step
         batch = sampler.select(state)
+        yield sampler, state, batch
+        _, _, point_loss = train_step(state, batch, 64, schedule)
+        sampler.update(batch, point_loss)
+
+
+@pytest.mark.parametrize("relu", [False, True], ids=["siren", "relu"])
+@pytest.mark.parametrize("option", options("sampler"))
+def test_batch_contract(option, relu):
+    for sampler, state, batch in run_steps(option, relu=relu):
         n = state.signal.num_points
-        assert len(batch) == sampler.batch_size, option
+        full_step = getattr(sampler, "evaluating", False)  # EVOS fitness evaluation
+        assert len(batch) == (n if full_step else sampler.batch_size), option
         assert batch.coords.shape == (len(batch), state.signal.in_dim)
         assert batch.values.shape == (len(batch), state.signal.out_dim)
         if batch.index is not None:
             assert 0 <= int(batch.index.min()) and int(batch.index.max()) < n, option
-            assert len(torch.unique(batch.index)) == len(batch.index), f"{option}: repeats"
-            torch.testing.assert_close(batch.coords, state.signal.coords[batch.index])
-        sampler.update(batch, torch.rand(len(batch)))
+            if sampler.unique:
+                assert len(torch.unique(batch.index)) == len(batch.index), f"{option}: repeats"
+            torch.testing.assert_close(batch.coords.detach(), state.signal.coords[batch.index])
+        if batch.weight is not None:
+            assert batch.weight.shape == (len(batch),) and bool((batch.weight > 0).all()), option
 
 
 @pytest.mark.parametrize("option", options("sampler"))
 def test_seeded_determinism(option):
-    picks = []
-    for _ in range(2):
-        sampler, state = setup(option, seed=5)
-        picks.append([sampler.select(state).coords for _ in range(3)])
+    picks = [[b.index for _, _, b in run_steps(option, 4, seed=5)] for _ in range(2)]
     for a, b in zip(*picks, strict=True):
-        assert torch.equal(a, b), option
+        assert (a is None and b is None) or torch.equal(a, b), option
 
 
 def test_uniform_fraction_and_batch_size():
@@ -58,3 +98,65 @@ def test_uniform_fraction_and_batch_size():
     assert sampler.batch_size == 7
     with pytest.raises(UserError, match="sampler.fraction"):
         UniformSampler(fraction=1.5)
+
+
+class Lookup(Backbone):
+    """f(x_i) = a fixed table value at each training point: errors we choose."""
+
+    def __init__(self, coords, pred):
+        super().__init__()
+        self.coords, self.pred = coords, pred
+        self.scale = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        hit = (x[:, None, :] - self.coords[None]).abs().sum(-1).argmin(1)
+        return self.scale * self.pred[hit]
+
+
+def constructed_state(option: str):
+    sampler, state, _ = setup(option)
+    signal = state.signal
+    error = torch.rand(signal.num_points, generator=torch.Generator().manual_seed(1))
+    state.model = Lookup(signal.coords, signal.values + error[:, None])
+    return sampler, state, error
+
+
+@pytest.mark.parametrize("option", ["int", "evos_no_cfs"])
+def test_error_samplers_pick_the_largest_errors(option):
+    sampler, state, error = constructed_state(option)
+    if isinstance(sampler, EvosSampler):  # fitness comes from a full-batch evaluation step
+        batch = sampler.select(state)
+        sampler.update(batch, state.signal.point_loss(state.model(batch.coords), batch))
+        sampler.mutation = 0.0
+        state.step = 1
+    picked = sampler.select(state).index
+    expected = error.topk(sampler.batch_size).indices
+    assert set(picked.tolist()) == set(expected.tolist()), option
+
+
+def test_nint_error_part_is_exact_top_error():
+    sampler, state, error = constructed_state("nint")
+    sampler.xi = 0.0
+    state.step = 10_000  # NTK share ~0: the whole batch is the error-based part
+    picked = sampler.select(state).index
+    assert set(picked.tolist()) == set(error.topk(sampler.batch_size).indices.tolist())
+
+
+def test_nint_shares_follow_the_schedule():
+    sampler = NintSampler(fraction=0.5, xi=0.7, alpha=10, lam=1.0)
+    assert sampler.ntk_share(0) == (pytest.approx(0.3), True)
+    assert sampler.ntk_share(10)[0] == pytest.approx(0.3 * torch.e**-1)
+    assert not sampler.ntk_share(5)[1]
+    official = NintSampler(count="official")
+    official.calls = 9
+    assert official.ntk_share(0) == (pytest.approx(0.3 * torch.e**-1), False)
+    official.calls = 20
+    assert official.ntk_share(0) == (pytest.approx(0.3 * torch.e**-2), True)
+
+
+def test_int_incremental_interval():
+    assert incremental_interval(0, 1000) == 1 and incremental_interval(249, 1000) == 1
+    assert incremental_interval(300, 1000) == 10 and incremental_interval(999, 1000) == 50
+    sampler = IntSampler(interval=3)
+    sampler.index = torch.arange(3)
+    assert sampler.due(0, 100) and not sampler.due(1, 100) and sampler.due(3, 100)

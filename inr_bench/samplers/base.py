@@ -14,8 +14,11 @@ class Sampler:
 
     The batch size is ``batch_size`` points when given, else ``fraction`` of N (the NINT
     and EVOS papers use 20 %). Randomness comes from the sampler's own generator, seeded
-    by the run, so that it can be checkpointed and resumed exactly.
+    by the run, so that it can be checkpointed and resumed exactly. ``unique`` says whether
+    a batch never repeats a point (Langevin particles of soft mining may coincide).
     """
+
+    unique: bool = True
 
     def __init__(self, fraction: float = 1.0, batch_size: int | None = None) -> None:
         if batch_size is None and not 0.0 < fraction <= 1.0:
@@ -49,3 +52,48 @@ class Sampler:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+
+    # Helpers shared by the error-driven samplers.
+    def randperm(self, n: int, device: torch.device) -> Tensor:
+        """A permutation of range(n) from the sampler's own generator, on ``device``."""
+        return torch.randperm(n, generator=self.generator).to(device)
+
+
+def auto_chunk(model: torch.nn.Module, device: torch.device, n: int) -> int:
+    """Points per forward, as the loop chooses them (``inr_bench.train.chunk_size``)."""
+    from inr_bench.train import chunk_size
+
+    return chunk_size("auto", model, device, n)
+
+
+@torch.no_grad()
+def all_point_losses(state: TrainState, chunk: int | None = None) -> Tensor:
+    """Per-point loss (N,) of the current model on every training point: chunked no-grad
+    forwards and ``signal.point_loss``, i.e. ‖∇_f L‖² up to a constant for MSE."""
+    signal, model = state.signal, state.model
+    n = signal.num_points
+    chunk = chunk or auto_chunk(model, signal.coords.device, n)
+    out = []
+    for start in range(0, n, chunk):
+        part = Batch(signal.coords[start : start + chunk], signal.values[start : start + chunk])
+        out.append(signal.point_loss(model(part.coords), part))
+    return torch.cat(out)
+
+
+def top_k_excluding(score: Tensor, k: int, taken: Tensor | None = None) -> Tensor:
+    """Indices of the ``k`` largest scores (N,), never one of ``taken`` (bool mask (N,))."""
+    if k <= 0:
+        return torch.empty(0, dtype=torch.long, device=score.device)
+    if taken is not None:
+        score = score.masked_fill(taken, float("-inf"))
+    return torch.topk(score, k, sorted=False).indices
+
+
+def random_excluding(
+    sampler: Sampler, n: int, k: int, taken: Tensor, device: torch.device
+) -> Tensor:
+    """``k`` uniform random indices of range(n) outside ``taken`` (bool mask (n,))."""
+    if k <= 0:
+        return torch.empty(0, dtype=torch.long, device=device)
+    free = (~taken).nonzero().squeeze(1)
+    return free[sampler.randperm(free.numel(), device)[:k]]

@@ -1,0 +1,104 @@
+"""Cost of exact NINT scoring of all N points, as a ratio to training steps of the same network.
+
+    python scripts/bench_nint.py                                # SIREN 5x256, 256^2 image, 20 %
+    python scripts/bench_nint.py --size 128 backbone.hidden_layers=2
+
+NINT (§3.3) scores every point by ‖K(x_i,:)·g‖ = ‖J_i Jᵀg‖: one chunked forward + backward
+(Jᵀg) and one chunked forward-mode JVP (J v). This script times, in one run and interleaved
+(so that a shared machine slows all of them alike), the median of ``--repeats`` calls of:
+  score_s  : ``ntk_scores`` over all N points;
+  step20_s : the loop's ``train_step`` on a uniform batch of ``--fraction`` of the points;
+  full_s   : ``train_step`` on all N points (the papers' "epoch");
+  select_*_s: ``NintSampler.select`` on a rescoring step and on a reuse step (errors only),
+and reports score_s / step20_s and score_s / full_s. Writes the numbers to --out as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from inr_bench.samplers.nint import NintSampler, ntk_scores
+from inr_bench.state import TrainState
+from inr_bench.train import chunk_size, train_step
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def median_times(fns: dict, repeats: int) -> dict[str, float]:
+    """Median seconds of each callable, calls interleaved round-robin after one warm-up."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256, help="image side: points = size^2")
+    parser.add_argument("--fraction", type=float, default=0.2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default="bench_nint.json")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. backbone=siren")
+    args = parser.parse_args(argv)
+
+    overrides = ["backbone.hidden_layers=4", "backbone.hidden_features=256", *args.overrides]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[*overrides, "logger=none", f"signal.resize={args.size}"])
+    torch.manual_seed(0)
+    signal = instantiate(cfg.signal)
+    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
+    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
+    schedule = instantiate(cfg.schedule)
+    state = TrainState(0, 1000, model, optimizer, signal)
+    n = signal.num_points
+    chunk = chunk_size(cfg.chunk, model, torch.device("cpu"), n)
+    part = signal.batch(torch.randperm(n)[: round(args.fraction * n)])
+    full = signal.batch()
+    sampler = NintSampler(fraction=args.fraction)
+    sampler.bind(n, 0)
+
+    def select_at(step: int):
+        def run() -> None:
+            state.step = step
+            sampler.select(state)
+
+        return run
+
+    fns = {
+        "score_s": lambda: ntk_scores(model, signal, chunk),
+        "step20_s": lambda: train_step(state, part, chunk, schedule),
+        "full_s": lambda: train_step(state, full, chunk, schedule),
+        "select_rescore_s": select_at(0),
+        "select_reuse_s": select_at(1),
+    }
+    result = {
+        "overrides": overrides,
+        "points": n,
+        "batch_points": len(part),
+        "chunk": chunk,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        **median_times(fns, args.repeats),
+    }
+    result["score_over_step20"] = result["score_s"] / result["step20_s"]
+    result["score_over_full_step"] = result["score_s"] / result["full_s"]
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    for key, value in result.items():
+        print(f"{key:>22}: {value:.4g}" if isinstance(value, float) else f"{key:>22}: {value}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
