@@ -11,6 +11,9 @@ from conftest import TINY, compose_cfg
 from inr_bench.backbones.siren import Siren
 from inr_bench.errors import UserError
 from inr_bench.schedules.aire import AIRe
+from inr_bench.schedules.bound import Bound
+from inr_bench.schedules.grow import GrowColumns
+from inr_bench.schedules.prune import bump, greedy_below
 from inr_bench.state import TrainState
 from inr_bench.train import train
 
@@ -76,3 +79,68 @@ def test_resume_after_surgery_matches_a_straight_run(tmp_path, monkeypatch):
 def test_aire_rejects_bad_settings(kwargs, match):
     with pytest.raises(UserError, match=match):
         AIRe(**kwargs)
+
+
+def lattice_siren(width: int = 24, atoms: int = 16) -> Siren:
+    torch.manual_seed(0)
+    lattice = {"low_range": 4, "band_limit": 12, "high_bands": 2}
+    return Siren(2, 1, hidden_features=[atoms, width], hidden_layers=1, lattice=lattice)
+
+
+def test_bound_clamps_every_column_by_the_block_of_its_frequency():
+    model = lattice_siren()
+    with torch.no_grad():
+        model.layers[1].weight.normal_(0, 1.0)  # far beyond every bound
+    schedule = Bound(limits=[3, 8], bounds=[None, 0.6, 0.1], units="effective")
+    schedule.after_step(TrainState(step=0, steps=1, model=model, optimizer=None, signal=None))
+    radius = model.layers[0].k.abs().amax(dim=1)
+    effective = 30.0 * model.layers[1].weight.abs().amax(dim=0)
+    assert (effective[(radius >= 3) & (radius < 8)] <= 0.6 + 1e-6).all()
+    assert (effective[radius >= 8] <= 0.1 + 1e-6).all()
+    assert (effective[radius < 3] > 0.6).any()  # the free block is untouched
+
+
+def test_wd_bump_and_greedy_selection():
+    assert [bump(t, 100) for t in (0, 25, 50, 75, 100)] == [0.0, 0.25, 1.0, 0.25, 0.0]
+    chosen = greedy_below(torch.tensor([5.0, 0.5, 3.0, 1.0, 0.2]), threshold=2.0)
+    assert chosen.tolist() == [1, 3, 4]  # 0.2 + 0.5 + 1.0 < 2.0, adding 3.0 would not be
+
+
+def test_grow_columns_adds_unused_lattice_atoms_in_the_saturated_block():
+    model = lattice_siren()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    schedule = GrowColumns(
+        limits=[3, 8], bounds=[None, 0.6, 0.1], every=1, n_add=4, n_total=8, band_limit=12
+    )
+    radius = model.layers[0].k.abs().amax(dim=1)
+    with torch.no_grad():  # saturate the 8 <= |k| block only
+        model.layers[1].weight[:, radius >= 8] = 1.0
+    before = model.layers[0].k.clone()
+    state = TrainState(step=0, steps=10, model=model, optimizer=optimizer, signal=None)
+    events = schedule.after_step(state)
+    assert events["grow/block"] == 2 and events["grow/added"] == 4
+    new = model.layers[0].k[len(before) :]
+    assert (new.abs().amax(dim=1) >= 8).all() and (new.abs().amax(dim=1) <= 12).all()
+    assert not (new[:, None, :] == before[None]).all(-1).any()  # no atom twice
+    assert model.layers[1].weight.shape == (24, 20)
+    state.step = 1
+    schedule.after_step(state)
+    state.step = 2
+    assert schedule.after_step(state) is None  # n_total reached
+
+
+def test_prune_wd_shrinks_the_network_in_training(tmp_path):
+    overrides = [
+        *TINY,
+        "backbone=siren_lattice",
+        "backbone.hidden_features=[40,32]",
+        "backbone.hidden_layers=1",
+        "schedule=prune_wd",
+        "steps=20",
+        "schedule.wd_steps=5",
+        "schedule.rec_steps=5",
+    ]
+    result = train(compose_cfg(overrides, tmp_path))
+    pruned = [e["schedule/prune/pruned"] for e in events(tmp_path)]
+    assert len(pruned) == 2 and all(p > 0 for p in pruned)
+    assert result["params"] < 40 + 40 * 32 + 32 + 32 * 3 + 3  # lattice phases + A + output
