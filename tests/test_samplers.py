@@ -160,3 +160,21 @@ def test_int_incremental_interval():
     sampler = IntSampler(interval=3)
     sampler.index = torch.arange(3)
     assert sampler.due(0, 100) and not sampler.due(1, 100) and sampler.due(3, 100)
+
+
+def test_evos_cfs_loss_vanishes_on_the_target_and_has_gradient():
+    sampler, state, _ = setup("evos")
+    signal = state.signal
+    batch = sampler.select(state)  # first call: a full fitness-evaluation batch
+    sampler.update(batch, torch.rand(len(batch)))
+    state.step = 1
+    batch = sampler.select(state)
+    cached = sampler.cached_pred
+    sampler.cached_pred = signal.values.clone()  # every other point exact as well
+    exact = signal.values[batch.index].clone().requires_grad_(True)
+    assert float(sampler.cfs_loss(exact, batch)) == pytest.approx(0.0, abs=1e-6)
+    sampler.cached_pred = cached
+    pred = state.model(batch.coords)
+    loss = sampler.cfs_loss(pred, batch)
+    loss.backward()
+    assert loss > 0 and all(p.grad is not None for p in state.model.parameters())

@@ -68,10 +68,10 @@ def ntk_scores(model: torch.nn.Module, signal: Signal, chunk: int) -> tuple[Tens
     def f(theta: dict[str, Tensor], x: Tensor) -> Tensor:
         return functional_call(model, (theta, buffers), (x,))
 
-    scores = []
+    scores, jvp_chunk = [], max(1, chunk // 2)  # primal + tangent: twice the activations
     with torch.no_grad():
-        for start in range(0, n, chunk):
-            x = signal.coords[start : start + chunk]
+        for start in range(0, n, jvp_chunk):
+            x = signal.coords[start : start + jvp_chunk]
             _, w = jvp(lambda theta, x=x: f(theta, x), (detached,), (tangent,))
             scores.append(w.square().sum(1).sqrt())  # 2-norm over the C channels
     return torch.cat(scores), torch.cat(losses)
