@@ -153,3 +153,19 @@ def input_rows(model: nn.Module) -> Tensor:
     that 2·rows[j] is the neuron of frequency 2ω_j in the layer's own parametrisation."""
     first = chain_of(model)[0]
     return first.k if isinstance(first, LatticeLayer) else first.weight
+
+
+def rebind(optimizer: torch.optim.Optimizer, model: nn.Module) -> int:
+    """After a library changed the model's tensors behind our back (torch-pruning replaces
+    pruned layers' parameters), point a single-group optimizer at the model's parameters;
+    state of replaced tensors is dropped (their moments restart at zero). Returns how many
+    parameters were replaced."""
+    if len(optimizer.param_groups) != 1:
+        raise UserError("rebinding needs an optimizer with one parameter group")
+    params = [p for p in model.parameters() if p.requires_grad]
+    alive = {id(p) for p in params}
+    replaced = sum(id(p) not in alive for p in optimizer.param_groups[0]["params"])
+    optimizer.param_groups[0]["params"] = params
+    for stale in [p for p in optimizer.state if id(p) not in alive]:
+        del optimizer.state[stale]
+    return replaced

@@ -107,7 +107,8 @@ def train_step(
         loss = sum(extra)
         loss.backward()
         reg = loss.item()
-    optimizer.step()
+    if schedule.before_step(state):  # False: the schedule replaced this update (RigL)
+        optimizer.step()
     return total, reg, torch.cat(point_losses)
 
 
@@ -287,6 +288,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         result = {
             **{f"eval/{k}": v for k, v in last_eval.items()},
             "params": model.num_parameters(),
+            "nonzero_params": model.num_parameters(nonzero=True),  # < params under masks (RigL)
             "steps": cfg.steps,
             "train_seconds": summary["train_seconds"],
             "select_seconds": summary["select_seconds"],

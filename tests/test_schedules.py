@@ -144,3 +144,18 @@ def test_prune_wd_shrinks_the_network_in_training(tmp_path):
     pruned = [e["schedule/prune/pruned"] for e in events(tmp_path)]
     assert len(pruned) == 2 and all(p > 0 for p in pruned)
     assert result["params"] < 40 + 40 * 32 + 32 + 32 * 3 + 3  # lattice phases + A + output
+
+
+def test_rigl_keeps_the_network_sparse_while_it_trains(tmp_path):
+    overrides = [*TINY, "schedule=rigl", "steps=20", "schedule.delta=5", "schedule.sparsity=0.5"]
+    result = train(compose_cfg(overrides, tmp_path))
+    hidden = 32 * 32  # the smoke network's one hidden matrix, half of it masked
+    assert result["params"] - result["nonzero_params"] >= 0.5 * hidden - 2
+
+
+def test_depgraph_prunes_neurons_physically(tmp_path):
+    overrides = [*TINY, "schedule=depgraph", "steps=20", "schedule.channel_ratio=0.25"]
+    result = train(compose_cfg(overrides, tmp_path))
+    (event,) = events(tmp_path)
+    assert event["schedule/width/0"] == 24 and event["schedule/width/1"] == 24
+    assert result["params"] == (2 * 24 + 24) + (24 * 24 + 24) + (24 * 3 + 3)

@@ -57,9 +57,13 @@ class Backbone(nn.Module):
         """Optimizer parameter groups; a group may carry its own ``lr``."""
         return [{"params": [p for p in self.parameters() if p.requires_grad]}]
 
-    def num_parameters(self) -> int:
-        """Every trainable scalar, counted from the tensors (so pruning shows for real)."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+    def num_parameters(self, nonzero: bool = False) -> int:
+        """Every trainable scalar, counted from the tensors (so pruning shows for real); with
+        ``nonzero`` only the entries that are not exactly zero (unstructured sparsity)."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        if nonzero:
+            return int(sum(int(torch.count_nonzero(p)) for p in params))
+        return sum(p.numel() for p in params)
 
 
 _INPLACE_BACKWARD = False
