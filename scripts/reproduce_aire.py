@@ -6,7 +6,8 @@
 Each run is an ordinary run folder under ``--out`` (``<row>/<image>``); the tables are then
 rebuilt from those folders alone by ``scripts/make_table.py`` (also printed at the end).
 Rows: Large (the initial network, standard training), Small (the final widths of AIRe, trained
-from scratch), Prune (AIRe without densification, Table 4) and AIRe (densify + TWD + prune).
+from scratch), Prune (AIRe without densification, Table 4), AIRe (densify + TWD + prune), and
+the pruning baselines of Table 2, RigL and DepGraph, started from the Large network.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def main() -> None:
         "Prune": ["schedule.densify_at=null"]
         + [f"schedule.prune_count={probe.backbone.hidden_features[0] - small[0]}"],
         "AIRe": [],
+        "RigL": ["schedule=rigl"],  # Table 2: ~25 % of the weights masked, dense shapes
+        "DepGraph": ["schedule=depgraph"],  # Table 2: ~25 % of the parameters removed
     }
     label = args.backbone.upper()
     for row in args.rows.split(","):
@@ -85,7 +88,8 @@ def main() -> None:
                 f"params {result['params']}, {result['train_seconds']:.0f} s",
                 flush=True,
             )
-    make_table.main([str(args.out), "--paper", "aire_table3", "--out", str(args.out / "table.md")])
+    table = ["--out", str(args.out / "table.md"), "--metric", "eval/psnr", "--metric", "eval/ssim"]
+    make_table.main([str(args.out), "--paper", "aire_table3", *table])
 
 
 if __name__ == "__main__":
