@@ -1,0 +1,43 @@
+"""scripts/make_table.py rebuilds a table from run folders alone."""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import REPO, TINY, compose_cfg
+from omegaconf import open_dict
+
+from inr_bench.train import train
+
+sys.path.insert(0, str(REPO / "scripts"))
+import make_table  # noqa: E402
+
+
+def run(folder, name: str, extra: list[str]) -> dict:
+    cfg = compose_cfg([*TINY, "steps=4", "eval_every=4", *extra], folder)
+    with open_dict(cfg):
+        cfg.name = name
+    return train(cfg)
+
+
+def test_rows_by_name_with_mean_and_the_papers_numbers(tmp_path):
+    a = run(tmp_path / "large/0", "SIREN Large", [])
+    run(tmp_path / "large/1", "SIREN Large", ["seed=1"])
+    run(tmp_path / "small/0", "SIREN Small", ["backbone.hidden_features=16"])
+    text = make_table.main(
+        [str(tmp_path), "--paper", "aire_table3", "--latex", str(tmp_path / "t.tex")]
+    )
+    lines = text.splitlines()
+    assert lines[0].startswith("| row | runs | eval/psnr")
+    large = next(line for line in lines if line.startswith("| SIREN Large | 2 |"))
+    assert "39.59 ± 3.30" in large and "0.00 %" in large
+    small = next(line for line in lines if line.startswith("| SIREN Small | 1 |"))
+    assert f"{a['params']:,}" not in small
+    assert r"\pm" in (tmp_path / "t.tex").read_text()
+
+
+def test_unnamed_runs_are_grouped_by_what_differs(tmp_path):
+    run(tmp_path / "a", None, ["optim.optimizer.lr=1e-3"])
+    run(tmp_path / "b", None, ["optim.optimizer.lr=1e-4"])
+    text = make_table.main([str(tmp_path)])
+    assert "optim.optimizer.lr=0.001" in text and "optim.optimizer.lr=0.0001" in text
