@@ -54,3 +54,32 @@ def plot_curves(history: list[dict], path: Path) -> Path | None:
     plt.close(fig)
     os.replace(tmp, path)
     return path
+
+
+def log_spectrum(image: Tensor | np.ndarray) -> np.ndarray:
+    """(H, W) log(1 + |FFT|) of the grayscale image, zero frequency at the centre."""
+    array = image.detach().cpu().numpy() if isinstance(image, Tensor) else np.asarray(image)
+    gray = array.mean(axis=-1) if array.ndim == 3 else array
+    return np.log1p(np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean()))))
+
+
+def plot_spectra(pred: Tensor, target: Tensor, path: Path) -> Path:
+    """Side by side log-magnitude spectra of the target and the reconstruction, on one colour
+    scale, so that band limits (e.g. bounding) and high-frequency noise are visible."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spectra = [log_spectrum(target), log_spectrum(pred)]
+    vmax = max(float(s.max()) for s in spectra)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+    for ax, spectrum, title in zip(axes, spectra, ("target", "reconstruction"), strict=True):
+        ax.imshow(spectrum, cmap="magma", vmin=0, vmax=vmax)
+        ax.set(title=f"{title}: log(1 + |FFT|)", xticks=[], yticks=[])
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

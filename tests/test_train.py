@@ -29,6 +29,7 @@ def test_smoke_run_lowers_loss_and_writes_run_folder(tmp_path):
         "reconstruction.png",
         "error.png",
         "reconstruction_x2.png",
+        "spectrum.png",
         "curves.png",
     ]:
         assert (tmp_path / name).is_file(), name

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from inr_bench.errors import UserError
-from inr_bench.schedules.base import Schedule
+from inr_bench.schedules.base import Schedule, fit_metrics
 from inr_bench.state import TrainState
 from inr_bench.surgery import add_input_neurons, chain_of, input_rows, remove_neurons, widths
 
@@ -167,7 +167,7 @@ class AIRe(Schedule):
         """Remove the selected neurons, or (prune_rule=threshold) all with ‖W^{i+1}_{*j}‖₁ ≤ ε."""
         if not self.selected:  # no TWD stage: choose by magnitude now
             self.select(state.model)
-        events = {}
+        events = {f"before_prune/{k}": v for k, v in fit_metrics(state).items()}
         for layer, index in sorted(self.selected.items()):
             scores = column_l1(state.model, layer).cpu()
             doomed = torch.zeros_like(scores, dtype=torch.bool)
@@ -179,7 +179,8 @@ class AIRe(Schedule):
             events[f"pruned_max_l1/{layer}"] = float(scores[doomed].max()) if doomed.any() else 0.0
             remove_neurons(state.model, state.optimizer, layer, (~doomed).nonzero().flatten())
         self.selected = {}
-        return events
+        # Fig. 5: what the pruned network keeps before any fine-tuning
+        return events | {f"after_prune/{k}": v for k, v in fit_metrics(state).items()}
 
     def state_dict(self) -> dict:
         return {"selected": dict(self.selected), "generator": self.generator.get_state()}

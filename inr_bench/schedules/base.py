@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from inr_bench.state import TrainState
@@ -35,3 +36,18 @@ class Schedule:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+
+@torch.no_grad()
+def fit_metrics(state: TrainState, chunk: int = 8192) -> dict[str, float]:
+    """The signal's cheap metrics (images: PSNR) of the current network over every training
+    point, e.g. right before and after pruning (AIRe Fig. 5: what survives without fine-tuning).
+    Empty for signals whose loss needs ∇f (SDF): their points are not a fixed set."""
+    signal = state.signal
+    if signal.needs_input_grad or getattr(signal, "coords", None) is None:
+        return {}
+    total = 0.0
+    for start in range(0, signal.num_points, chunk):
+        part = signal.batch(torch.arange(start, min(start + chunk, signal.num_points)))
+        total += float(signal.point_loss(state.model(part.coords), part).sum())
+    return signal.train_metrics(total / signal.num_points)
