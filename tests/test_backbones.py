@@ -1,7 +1,9 @@
-"""Contract of every backbone option: shapes, dtype, seeded determinism, gradients, model.pt."""
+"""Contract of every backbone option under every init that applies to it: shapes, dtype, seeded
+determinism, gradients, parameter count, model.pt; plus SIREN/FINER/WIRE specifics."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -11,47 +13,107 @@ from hydra.utils import instantiate
 
 from inr_bench.backbones import load_model, save_model
 from inr_bench.backbones.base import single_backward
+from inr_bench.backbones.finer import Finer
 from inr_bench.backbones.siren import Siren
+from inr_bench.backbones.wire import Wire
+
+SINUSOIDAL = {"siren", "finer"}  # SIREN-init networks with a trainable first layer
+APPLIES = {  # init -> the backbone options it is defined for (the rest must raise UserError)
+    "native": set(options("backbone")),
+    "weight_scaling": SINUSOIDAL,
+    "xavier": SINUSOIDAL,
+    "nfsl": SINUSOIDAL | {"siren_lattice"},
+}
+PAIRS = [(b, i) for i in options("init") for b in options("backbone") if b in APPLIES[i]]
 
 
-def build(option: str, in_dim: int = 2, out_dim: int = 3, seed: int = 0):
-    cfg = compose_cfg([f"backbone={option}", "backbone.hidden_features=16"])
+def test_every_init_has_a_compatibility_entry():
+    assert set(options("init")) == set(APPLIES)
+
+
+@functools.lru_cache
+def configs(option: str, init: str = "native"):
+    cfg = compose_cfg([f"backbone={option}", f"init={init}", "backbone.hidden_features=16"])
+    return cfg.backbone, cfg.init
+
+
+def build(option: str, init: str = "native", in_dim: int = 2, out_dim: int = 3, seed: int = 0):
+    backbone, init_cfg = configs(option, init)
     torch.manual_seed(seed)
-    return instantiate(cfg.backbone)(in_dim=in_dim, out_dim=out_dim)
+    model = instantiate(backbone)(in_dim=in_dim, out_dim=out_dim)
+    return instantiate(init_cfg)(model)
 
 
-@pytest.mark.parametrize("option", options("backbone"))
-@pytest.mark.parametrize("in_dim,out_dim", [(1, 1), (2, 3), (3, 1)])
-def test_shape_and_dtype(option, in_dim, out_dim):
-    model = build(option, in_dim, out_dim)
+def expected_parameters(option: str, d: int, o: int) -> int | None:
+    """Closed-form trainable scalars of the option's config with width 16 (None: no formula
+    written yet for that option)."""
+    cfg = configs(option)[0]
+    w, hidden = 16, cfg.hidden_layers
+    body = hidden * (w * w + w) + (w * o + o)  # hidden layers + linear output
+    if option == "wire":
+        w = int(w * cfg.complex_width_scale)  # complex layers: 2 real scalars per entry
+        return d * w + w + 2 * (hidden * (w * w + w) + (w * o + o))
+    if option == "siren_lattice":
+        return w + body  # frozen frequencies, trainable phases
+    if option == "ffn":
+        return 2 * cfg.num_frequencies * w + w + body
+    if option == "pemlp":
+        return d * (2 * cfg.num_octaves + cfg.include_input) * w + w + body
+    if option in ("siren", "finer", "gauss", "relu_mlp"):
+        return d * w + w + body
+    return None
+
+
+DIMS = [(2, 3)] + [(1, 1), (3, 1)]  # every pair on images; every backbone on 1-D and 3-D too
+SHAPES = [(b, i, *dims) for b, i in PAIRS for dims in DIMS if i == "native" or dims == DIMS[0]]
+
+
+@pytest.mark.parametrize("option,init,in_dim,out_dim", SHAPES)
+def test_shape_dtype_and_parameter_count(option, init, in_dim, out_dim):
+    model = build(option, init, in_dim, out_dim)
     out = model(torch.rand(5, in_dim) * 2 - 1)
-    assert out.shape == (5, out_dim), option
-    assert out.dtype == torch.float32, option
+    assert out.shape == (5, out_dim), f"{option}+{init}"
+    assert out.dtype == torch.float32, f"{option}+{init}"
+    assert torch.isfinite(out).all(), f"{option}+{init}"
+    expected = expected_parameters(option, in_dim, out_dim)
+    if expected is None:  # at least every trainable tensor is counted
+        expected = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert model.num_parameters() == expected, f"{option}+{init}"
 
 
-@pytest.mark.parametrize("option", options("backbone"))
-def test_seeded_determinism(option):
+@pytest.mark.parametrize("option,init", PAIRS)
+def test_seeded_determinism(option, init):
     x = torch.rand(9, 2)
-    assert torch.equal(build(option, seed=3)(x), build(option, seed=3)(x)), option
-    assert not torch.equal(build(option, seed=3)(x), build(option, seed=4)(x)), option
+    same = build(option, init, seed=3)(x), build(option, init, seed=3)(x)
+    assert torch.equal(*same), f"{option}+{init}"
+    assert not torch.equal(same[0], build(option, init, seed=4)(x)), f"{option}+{init}"
 
 
-@pytest.mark.parametrize("option", options("backbone"))
-def test_gradients_reach_every_trainable_tensor(option):
-    model = build(option)
+@pytest.mark.parametrize("option,init", PAIRS)
+def test_gradients_reach_every_trainable_tensor(option, init):
+    model = build(option, init)
     with single_backward():
         model(torch.rand(11, 2)).square().mean().backward()
     for name, p in model.named_parameters():
         if p.requires_grad:
-            assert p.grad is not None and p.grad.abs().sum() > 0, f"{option}: no gradient in {name}"
+            assert p.grad is not None and p.grad.abs().sum() > 0, f"{option}+{init}: no grad {name}"
+
+
+@pytest.mark.parametrize("option,init", PAIRS)
+def test_model_file_roundtrip(option, init, tmp_path):
+    model = build(option, init)
+    save_model(model, tmp_path / "model.pt")
+    loaded = load_model(tmp_path / "model.pt")
+    x = torch.rand(6, 2)
+    assert torch.equal(loaded(x), model(x)), f"{option}+{init}"
+    assert loaded.spec() == model.spec(), f"{option}+{init}"
 
 
 @pytest.mark.parametrize("option", options("backbone"))
-def test_model_file_roundtrip(option, tmp_path):
-    model = build(option)
-    save_model(model, tmp_path / "model.pt")
-    x = torch.rand(6, 2)
-    assert torch.equal(load_model(tmp_path / "model.pt")(x), model(x)), option
+def test_omega_has_input_rows(option):
+    omega = build(option).omega
+    if omega is not None:
+        assert omega.shape[0] == 2 and not omega.requires_grad, option
 
 
 def test_siren_init_ranges_and_parameter_count():
@@ -73,6 +135,34 @@ def test_siren_computes_sine_of_scaled_affine():
     hidden = torch.sin(7.0 * (x @ layer.weight.t() + layer.bias))
     expected = hidden @ model.last.weight.t() + model.last.bias
     torch.testing.assert_close(model(x), expected)
+
+
+def test_finer_activation_bias_init_and_constant_scale():
+    torch.manual_seed(0)
+    model = Finer(2, 1, hidden_features=8, hidden_layers=0, omega_0=5.0, first_bias_scale=3.0)
+    layer = model.layers[0]
+    assert layer.bias.abs().max() <= 3.0 and layer.bias.abs().max() > 1 / math.sqrt(2)
+    x = torch.rand(4, 2, dtype=torch.float64)
+    model.double()
+    z = x @ layer.weight.t() + layer.bias
+    expected = torch.sin(5.0 * (z.abs() + 1) * z) @ model.last.weight.t() + model.last.bias
+    torch.testing.assert_close(model(x), expected)
+    # |z| + 1 is a constant in backward (scale_req_grad=False): d/dz = 5(|z|+1) cos(.)
+    z = torch.tensor([0.3], dtype=torch.float64, requires_grad=True)
+    torch.sin(z * z.detach().abs().add(1) * 5.0).backward()
+    assert torch.isclose(z.grad, 5 * 1.3 * torch.cos(torch.tensor(5 * 1.3 * 0.3)).double())
+
+
+def test_wire_is_complex_gabor_with_real_output():
+    torch.manual_seed(0)
+    model = Wire(2, 1, hidden_features=16, hidden_layers=1, omega_0=4.0, scale=2.0)
+    first, hidden = model.layers
+    assert first.weight.dtype == torch.float32 and hidden.weight.dtype == torch.cfloat
+    assert first.out_features == int(16 / math.sqrt(2))
+    x = torch.rand(3, 2)
+    z = x @ first.weight.t() + first.bias
+    expected = torch.exp(1j * 4.0 * z) * torch.exp(-((2.0 * z) ** 2))
+    torch.testing.assert_close(first(x), expected.to(torch.cfloat))
 
 
 def test_pruned_widths_rebuild_from_spec(tmp_path):

@@ -123,20 +123,40 @@ class LatticeLayer(nn.Module):
         return band.long()
 
     def _sample_shell(self, lo: float, hi: int, n: int, taken: Tensor) -> Tensor:
-        """n distinct half-space points with lo < ‖k‖∞ ≤ hi, none already in ``taken``."""
+        """n distinct half-space points with lo < ‖k‖∞ ≤ hi, none already in ``taken``.
+
+        Small requests draw random points of the box [−hi, hi]ᵈ and reject the rest (3-D
+        band limits of 100+ have millions of grid points); large ones enumerate the shell."""
         if n == 0:
             return torch.zeros(0, self.in_dim, dtype=torch.long)
-        points = grid_points(hi, self.in_dim)
-        points = points[points.abs().amax(dim=1) > lo]
-        if len(taken):
-            points = points[~(points[:, None, :] == taken[None]).all(-1).any(-1)]
+        d, inner = self.in_dim, math.floor(lo)
+        capacity = ((2 * hi + 1) ** d - (2 * inner + 1) ** d) // 2
+        if 4 * n < capacity:
+            found = torch.zeros(0, d, dtype=torch.long)
+            while len(found) < n:
+                points = canonical(torch.randint(-hi, hi + 1, (8 * n, d)))
+                found = self._fresh(torch.cat([found, points]), lo, taken)
+            return found[:n]
+        points = self._fresh(grid_points(hi, d), lo, taken)
         if len(points) < n:
             raise UserError(
                 f"lattice: {lo:g} < |k|_inf <= {hi} holds only {len(points)} free frequencies "
-                f"(one of each +-k) in {self.in_dim}-D, {n} asked; raise lattice.band_limit or "
+                f"(one of each +-k) in {d}-D, {n} asked; raise lattice.band_limit or "
                 "lattice.low_range, or lower the width"
             )
         return points[torch.randperm(len(points))[:n]]
+
+    @staticmethod
+    def _fresh(points: Tensor, lo: float, taken: Tensor) -> Tensor:
+        """The distinct non-zero rows of ``points`` beyond radius lo and not in ``taken``,
+        in their first-seen order."""
+        points = points[(points.abs().amax(dim=1) > lo) & half_space(points)]
+        if len(taken):
+            points = points[~(points[:, None, :] == taken[None]).all(-1).any(-1)]
+        unique, inverse = torch.unique(points, dim=0, return_inverse=True)
+        first = torch.full((len(unique),), len(points), dtype=torch.long)
+        first.scatter_reduce_(0, inverse, torch.arange(len(points)), reduce="amin")
+        return points[first.sort().values]
 
     def _draw(self, n: int) -> Tensor:
         taken = torch.zeros(0, self.in_dim, dtype=torch.long)
