@@ -73,7 +73,10 @@ def chunk_size(cfg_chunk: int | str, model: torch.nn.Module, device: torch.devic
         return int(cfg_chunk)
     if device.type != "cpu":
         return max(n, 1)
-    width = max(p.shape[0] for p in model.parameters())
+    # widest layer output (not the widest tensor: a hash-grid table has 10^4 rows)
+    width = max(
+        (int(m.out_features) for m in model.modules() if hasattr(m, "out_features")), default=256
+    )
     return max(256, (1 << 20) // width)
 
 

@@ -61,6 +61,14 @@ def expected_parameters(option: str, d: int, o: int) -> int | None:
         return d * (2 * cfg.num_octaves + cfg.include_input) * w + w + body
     if option in ("siren", "finer", "gauss", "relu_mlp"):
         return d * w + w + body
+    if option == "sasnet":  # FEmb phases + hidden + output, hash-grid tables, mask decoder
+        g = cfg.grid
+        growth = math.exp((math.log(g.max_res) - math.log(g.min_res)) / (g.levels - 1))
+        res = [math.floor(g.min_res * growth**level) for level in range(g.levels)]
+        table = sum(min((r + 1) ** d, 2**g.log2_size) for r in res) * g.features
+        masks = cfg.lattice.high_bands + cfg.groups * hidden
+        decoder = g.levels * g.features * 48 + 48 + 48 * masks + masks
+        return w + body + table + decoder
     return None
 
 

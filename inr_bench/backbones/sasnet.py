@@ -46,12 +46,12 @@ class SASNet(Backbone):
         out_dim: int,
         hidden_features: int | Sequence[int] = 232,
         hidden_layers: int = 2,
-        embedding_size: int = 256,
+        embedding_size: int | None = 256,
         omega_0: float = 43.0,
         omega_0_hidden: float = 43.0,
         embedding: str = "lattice",
         lattice: dict[str, Any] | None = None,
-        mask_layers: Sequence[int] = (0, 1, 2),
+        mask_layers: Sequence[int] | str = "all",
         groups: int = 8,
         grid: dict[str, Any] | None = None,
         decoder_hidden: int = 48,
@@ -66,14 +66,18 @@ class SASNet(Backbone):
         self.omega_0, self.omega_0_hidden, self.embedding = omega_0, omega_0_hidden, embedding
         self.lattice_kwargs = {**LATTICE, **(lattice or {})}
         self.grid_kwargs = {**GRID, **(grid or {})}
-        self.mask_layers = sorted(int(i) for i in mask_layers)
         self.groups, self.decoder_hidden = groups, decoder_hidden
         self.mask_sparsity, self.sparsity_samples, self.mask_lr = (
             mask_sparsity,
             sparsity_samples,
             mask_lr,
         )
-        widths = [embedding_size, *widths_list(hidden_features, hidden_layers)]
+        hidden = widths_list(hidden_features, hidden_layers)
+        embedding_size = hidden[0] if embedding_size is None else embedding_size
+        widths = [embedding_size, *hidden]
+        if mask_layers == "all":
+            mask_layers = range(len(widths))
+        self.mask_layers = sorted(int(i) for i in mask_layers)
         if any(not 0 <= i < len(widths) for i in self.mask_layers):
             raise UserError(
                 f"backbone.mask_layers {self.mask_layers}: layers are 0..{len(widths) - 1}"
