@@ -38,7 +38,8 @@ def test_option_composes_and_instantiates(group, option, tmp_path):
 
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_every_experiment_trains_a_few_steps(experiment, tmp_path):
-    tiny = ["steps=3", "eval_every=3", "backbone.hidden_features=16"]
+    # Two hidden layers whatever debug=smoke says: ablations name masked/pruned layers up to 2.
+    tiny = ["steps=3", "eval_every=3", "backbone.hidden_features=16", "backbone.hidden_layers=2"]
     cfg = compose_cfg([f"+experiment={experiment}", *TINY, *tiny], tmp_path)
     if "/" in str(cfg.signal.get("image", "")) and data_root() is None:
         pytest.skip(f"experiment {experiment} needs the data root")
