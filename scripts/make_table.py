@@ -54,6 +54,18 @@ PAPER = {
             "FINER Densify+Prune": "41.88 ± 4.24",
         },
     },
+    "sasnet": {  # SASNet Table 4 (ablation, PSNR / SSIM) and Table 1 (PSNR / SSIM / edge / noise)
+        "source": "SASNet Tables 1 and 4 (DIV2K 512², PSNR dB / SSIM [/ PSNR_edge / noisiness])",
+        "rows": {
+            "none": "36.00 / 0.921",
+            "FEmbed": "39.98 / 0.953",
+            "FEmbed+h1": "41.30 / 0.958",
+            "h1,h2,h3": "37.10 / 0.932",
+            "all": "42.03 / 0.966 (Table 1: 39.82 / 0.979 / 36.81 / 2.105)",
+            "SIREN": "34.64 / 0.959 / 31.37 / 2.525",
+            "FINER": "37.52 / 0.967 / 34.02 / 4.617",
+        },
+    },
 }
 IGNORED = {"signal.image", "signal.mesh", "signal.path", "seed", "run_dir", "schedule.seed"}
 

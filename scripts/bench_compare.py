@@ -1,0 +1,83 @@
+"""Step-time ratio of two configurations, measured interleaved in one run.
+
+    python scripts/bench_compare.py --a backbone=siren backbone.hidden_features=256 \
+        --b backbone=sasnet backbone.embedding_size=256 --size 256
+
+Both networks train on the same image (scikit-image's astronaut at size x size) with the loop's
+own ``train_step``; their steps alternate A, B, A, B, ... so that load from anything else on the
+machine hits both alike, and the ratio of medians is reported (SASNet supp. §4: 1.5x per step on
+a GPU at equal parameters). Writes the numbers to --out as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from inr_bench.schedules.base import Schedule
+from inr_bench.state import TrainState
+from inr_bench.train import chunk_size, pick_device, train_step
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def build(overrides: list[str], size: int, device: torch.device):
+    """A ready-to-step (state, batch, chunk) for one configuration."""
+    image = [f"signal.resize={size}", "signal.crop=null", "signal.image=skimage:astronaut"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[*image, *overrides, "logger=none"])
+    signal = instantiate(cfg.signal).to(device)
+    torch.manual_seed(0)
+    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim).to(device)
+    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
+    state = TrainState(0, 1, model, optimizer, signal)
+    chunk = chunk_size(cfg.chunk, model, device, signal.num_points)
+    return state, signal.batch(), chunk
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--a", nargs="*", default=["backbone=siren"])
+    parser.add_argument("--b", nargs="*", default=["backbone=sasnet"])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench_compare.json"))
+    args = parser.parse_args(argv)
+    device = pick_device(args.device)
+    runs = {"a": build(args.a, args.size, device), "b": build(args.b, args.size, device)}
+    times: dict[str, list[float]] = {"a": [], "b": []}
+    for i in range(args.repeats + 1):  # the first round warms up
+        for key, (state, batch, chunk) in runs.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            train_step(state, batch, chunk, Schedule())
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if i:
+                times[key].append(time.perf_counter() - t0)
+    median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    result = {
+        "device": str(device),
+        "points": args.size**2,
+        "a": {"overrides": args.a, "params": runs["a"][0].model.num_parameters(),
+              "step_s": median["a"]},
+        "b": {"overrides": args.b, "params": runs["b"][0].model.num_parameters(),
+              "step_s": median["b"]},
+        "ratio_b_over_a": median["b"] / median["a"],
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
