@@ -86,30 +86,41 @@ def lr_factor(step: int, steps: int, decay: float | None) -> float:
 
 
 def train_step(
-    state: TrainState, batch: Batch, chunk: int, schedule
+    state: TrainState, batch: Batch, chunk: int, schedule, sampler=None
 ) -> tuple[float, float, torch.Tensor]:
     """One optimizer step on ``batch``, processed ``chunk`` points at a time.
 
     The per-point losses (B,) are summed into the batch mean chunk by chunk, so the gradient
     equals the full-batch one. Returns the data loss, the extra terms (the backbone's
-    regularizer, the schedule's penalty) and the per-point losses."""
+    regularizer, the schedule's penalty, a sampler's loss term) and the per-point data losses."""
     model, signal, optimizer = state.model, state.signal, state.optimizer
     optimizer.zero_grad(set_to_none=True)
     n, total, reg, point_losses = len(batch), 0.0, 0.0, []
+    sampler_loss = sampler is not None and sampler.adds_loss
+    if sampler_loss and signal.needs_input_grad:
+        raise UserError(f"{type(sampler).__name__}'s loss term needs a signal trained on f alone")
     with nullcontext() if signal.needs_input_grad else single_backward():
         for start in range(0, n, chunk):
             part = batch.chunk(start, start + chunk)
-            point_loss = signal.loss(model, part)
+            if sampler_loss:
+                pred = model(part.coords)
+                point_loss, term = signal.point_loss(pred, part), sampler.loss(pred, part)
+            else:
+                point_loss, term = signal.loss(model, part), None
             weighted = point_loss if part.weight is None else point_loss * part.weight
             loss = weighted.sum() / n
+            if term is not None:
+                term = term.sum() / n
+                reg += term.item()
+                loss = loss + term
             loss.backward()
-            total += loss.item()
+            total += loss.item() - (term.item() if term is not None else 0.0)
             point_losses.append(point_loss.detach())
     extra = [t for t in (model.regularizer(), schedule.loss(state)) if t is not None]
     if extra:
         loss = sum(extra)
         loss.backward()
-        reg = loss.item()
+        reg += loss.item()
     if schedule.before_step(state):  # False: the schedule replaced this update (RigL)
         optimizer.step()
     return total, reg, torch.cat(point_losses)
@@ -220,7 +231,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             batch = sampler.select(state)
             sync(device)
             summary["select_seconds"] += time.perf_counter() - t0
-            loss, reg, point_loss = train_step(state, batch, chunk, schedule)
+            loss, reg, point_loss = train_step(state, batch, chunk, schedule, sampler)
             sampler.update(batch, point_loss)
             scheduler.step()
             events = schedule.after_step(state)

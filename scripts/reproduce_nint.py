@@ -60,7 +60,7 @@ STRATEGIES: dict[str, tuple[list[str], list[float], list[float]]] = {
         [27.964, 0.753, 31.657, 0.842, 37.175, 0.935],
         [None, None, None, None],
     ),
-    "EVOS (crossover)": (
+    "EVOS": (
         ["sampler=evos"],
         [28.016, 0.755, 31.719, 0.842, 37.558, 0.940],
         [132, 8.90, 490, 31.20],

@@ -39,7 +39,7 @@ def composed(option: str):
     return compose_cfg([*TINY, f"sampler={option}", "signal.resize=16"])
 
 
-def setup(option: str, seed: int = 0, relu: bool = False):
+def setup(option: str, seed: int = 0, relu: bool = False, **sampler_args):
     cfg = composed(option)
     torch.manual_seed(seed)
     signal = instantiate(cfg.signal)
@@ -48,7 +48,7 @@ def setup(option: str, seed: int = 0, relu: bool = False):
     else:
         model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    sampler = instantiate(cfg.sampler)
+    sampler = instantiate(cfg.sampler, **sampler_args)
     sampler.bind(signal.num_points, seed)
     return sampler, TrainState(0, 10, model, optimizer, signal), instantiate(cfg.schedule)
 
@@ -172,9 +172,27 @@ def test_evos_cfs_loss_vanishes_on_the_target_and_has_gradient():
     cached = sampler.cached_pred
     sampler.cached_pred = signal.values.clone()  # every other point exact as well
     exact = signal.values[batch.index].clone().requires_grad_(True)
-    assert float(sampler.cfs_loss(exact, batch)) == pytest.approx(0.0, abs=1e-6)
+    assert sampler.adds_loss and len(sampler.loss(exact, batch)) == len(batch)
+    assert float(sampler.loss(exact, batch).sum().detach()) == pytest.approx(0.0, abs=1e-6)
     sampler.cached_pred = cached
     pred = state.model(batch.coords)
-    loss = sampler.cfs_loss(pred, batch)
+    loss = sampler.loss(pred, batch).sum()
     loss.backward()
     assert loss > 0 and all(p.grad is not None for p in state.model.parameters())
+
+
+def test_evos_cfs_enters_the_training_loss_and_not_the_data_loss():
+    """With CFS the step's extra term is the sampler's; the data loss and point losses are the
+    same as without it (same network, same batch)."""
+    results = {}
+    for cfs in (True, False):
+        sampler, state, schedule = setup("evos", cfs=cfs, lap_coeff=1e-3)
+        batch = sampler.select(state)
+        sampler.update(batch, torch.rand(len(batch)))
+        state.step = 1
+        batch = sampler.select(state)
+        results[cfs] = train_step(state, batch, 64, schedule, sampler)
+    (data_on, reg_on, points_on), (data_off, reg_off, points_off) = results[True], results[False]
+    assert reg_on > 0 and reg_off == 0
+    assert data_on == pytest.approx(data_off, rel=1e-5)
+    torch.testing.assert_close(points_on, points_off)

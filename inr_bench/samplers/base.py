@@ -47,6 +47,14 @@ class Sampler:
     def update(self, batch: Batch, point_loss: Tensor) -> None:
         """Receive the per-point losses (B,) of the batch just trained on."""
 
+    # True when ``loss`` adds a term to the training loss (EVOS' cross-frequency supervision).
+    adds_loss: bool = False
+
+    def loss(self, pred: Tensor, batch: Batch) -> Tensor:
+        """Per-point extra loss (B,) on the network's outputs ``pred`` at ``batch`` (``batch``
+        is the part of the step's batch being processed); used only when ``adds_loss``."""
+        raise NotImplementedError
+
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
 

@@ -9,10 +9,11 @@ evaluation). Selection: the B - M fittest points; augmented unbiased mutation: M
 ``mutation``·B more points drawn uniformly from the rest. In between, the cached fitness
 is reused. ``end_interval`` makes the interval fall linearly over the run ("lin_dec").
 
-The cross-frequency supervision (CFS) loss, λ·mean_B (Δf̃ - Δy)² with f̃ the cached
-prediction updated at the batch, couples neighbouring points across chunks: it needs a
-loop hook (``cfs_loss`` below is ready for it; see the issue report). With
-``lap_coeff: 0`` this is the NINT paper's "EVOS (w/o CFS.)".
+Cross-frequency supervision (CFS, ``cfs: true``): the training loss gains
+λ·mean_B (Δf̃ - Δy)², f̃ the cached full prediction with the batch's fresh outputs written
+in (the loop adds it through ``Sampler.loss``). On CPU the loop processes a batch in chunks:
+a chunk then sees the other chunks' points through the cache, not their fresh outputs.
+``cfs: false`` is the NINT paper's "EVOS (w/o CFS.)" (crossover and selection unchanged).
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ class EvosSampler(Sampler):
         end_interval: int | None = None,
         mutation: float = 0.5,
         lap_coeff: float = 1e-5,
+        cfs: bool = True,
     ) -> None:
         super().__init__(fraction, batch_size)
         if interval < 1 or not 0.0 <= mutation <= 1.0:
             raise UserError(f"sampler: need interval >= 1 and mutation in [0, 1] ({interval=})")
         self.interval, self.end_interval = interval, end_interval
         self.mutation, self.lap_coeff = mutation, lap_coeff
+        self.adds_loss = cfs and lap_coeff > 0
+        self.target_laplacian: Tensor | None = None
         self.fitness: Tensor | None = None  # (N,)
         self.cached_pred: Tensor | None = None  # (N, C), for crossover and CFS
         self.evaluating = False
@@ -81,15 +85,19 @@ class EvosSampler(Sampler):
             lap_error = self.grid.laplacian(self.cached_pred) - self.grid.laplacian(signal.values)
             self.fitness += self.lap_coeff * lap_error.square().mean(1)
 
-    def cfs_loss(self, pred: Tensor, batch: Batch) -> Tensor:
-        """EVOS cross-frequency supervision term for a loop hook: λ·mean over the batch of
-        (Δf̃ - Δy)², f̃ = cached full prediction with the batch's fresh ``pred`` (B, C)."""
+    def loss(self, pred: Tensor, batch: Batch) -> Tensor:
+        """CFS per point (B,): λ·mean over channels of (Δf̃ - Δy)² at the batch's points,
+        f̃ = the cached full prediction with the fresh ``pred`` written in at ``batch.index``."""
         signal = self.state.signal
-        full = self.cached_pred.clone() if self.cached_pred is not None else signal.values.clone()
-        full[batch.index] = pred
-        grid = self.grid or PointGrid(signal.coords, "evos")
-        diff = grid.laplacian(full)[batch.index] - grid.laplacian(signal.values)[batch.index]
-        return self.lap_coeff * diff.square().mean()
+        if batch.index is None:
+            raise UserError("sampler=evos with cfs needs index-addressable batches (a grid signal)")
+        self.grid = self.grid or PointGrid(signal.coords, "evos")
+        if self.target_laplacian is None:
+            self.target_laplacian = self.grid.laplacian(signal.values)
+        full = self.cached_pred if self.cached_pred is not None else signal.values
+        full = full.to(pred.dtype).index_put((batch.index,), pred)
+        diff = self.grid.laplacian(full)[batch.index] - self.target_laplacian[batch.index]
+        return self.lap_coeff * diff.square().mean(1)
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "fitness": self.fitness, "cached_pred": self.cached_pred}
