@@ -83,3 +83,29 @@ def plot_spectra(pred: Tensor, target: Tensor, path: Path) -> Path:
     plt.close(fig)
     os.replace(tmp, path)
     return path
+
+
+def plot_maps(maps: dict[str, np.ndarray], path: Path) -> Path:
+    """One row per named (H, W, K) field, one panel per channel, on a common [0, 1] scale
+    (SASNet's masks: a row per masked layer, a panel per neuron group)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = max(m.shape[-1] for m in maps.values())
+    fig, axes = plt.subplots(len(maps), cols, figsize=(1.6 * cols, 1.7 * len(maps)), squeeze=False)
+    for row, (name, field) in zip(axes, maps.items(), strict=True):
+        for k, ax in enumerate(row):
+            ax.set(xticks=[], yticks=[])
+            if k < field.shape[-1]:
+                ax.imshow(field[..., k], cmap="viridis", vmin=0.0, vmax=1.0)
+                ax.set_title(f"{name} g{k + 1}", fontsize=7)
+            else:
+                ax.axis("off")
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -85,3 +87,15 @@ def test_unmasked_network_has_no_grid_and_bad_layers_fail():
     assert not hasattr(tiny(mask_layers=[]), "grid")
     with pytest.raises(UserError, match="mask_layers"):
         tiny(mask_layers=[5])
+
+
+def test_a_sasnet_run_folder_holds_its_masks(tmp_path):
+    from conftest import TINY, compose_cfg
+
+    from inr_bench.train import train
+
+    overrides = ["backbone=sasnet", "backbone.hidden_features=16", "backbone.embedding_size=16"]
+    cfg = compose_cfg([*TINY, *overrides, "signal.resize=16", "steps=2", "eval_every=2"], tmp_path)
+    train(cfg)
+    saved = json.loads((tmp_path / "metrics.json").read_text())["artifacts"]
+    assert saved["maps"] == "maps.png" and (tmp_path / "maps.png").stat().st_size > 0

@@ -36,6 +36,11 @@ class Backbone(nn.Module):
         """An extra loss term owned by the architecture (e.g. SASNet's mask sparsity)."""
         return None
 
+    def spatial_maps(self, x: Tensor) -> dict[str, Tensor]:
+        """Named (N, K) fields the architecture computes at points ``x`` besides its output
+        (SASNet's masks); signals on a grid save them as pictures. None by default."""
+        return {}
+
     @property
     def omega(self) -> Tensor | None:
         """Input frequencies (in_dim, n) of the first layer, where the backbone has them."""

@@ -140,6 +140,13 @@ class SASNet(Backbone):
         ones = values.new_ones(values.shape[0], 1)
         return [torch.cat([ones, m], dim=1) for m in values.split(self.mask_sizes, dim=1)]
 
+    def spatial_maps(self, x: Tensor) -> dict[str, Tensor]:
+        """The learned masks of each masked layer, (N, groups) (the fixed column left out);
+        layer i is h^{i+1} in the paper's notation."""
+        return {
+            f"mask h{i + 1}": m[:, 1:] for i, m in zip(self.mask_layers, self.masks(x), strict=True)
+        }
+
     def forward(self, x: Tensor) -> Tensor:
         masks = iter(self.masks(x)) if self.mask_layers else iter(())
         h = x

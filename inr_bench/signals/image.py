@@ -20,7 +20,7 @@ from torch import Tensor
 from inr_bench.errors import UserError
 from inr_bench.metrics.image import psnr, to_unit
 from inr_bench.signals.base import Signal, predict
-from inr_bench.visual import error_map, plot_spectra, save_image
+from inr_bench.visual import error_map, plot_maps, plot_spectra, save_image
 
 
 def load_image(ref: str) -> np.ndarray:
@@ -163,14 +163,20 @@ class ImageSignal(Signal):
 
     def save_artifacts(self, model: torch.nn.Module, folder: Path, chunk: int) -> dict[str, Path]:
         """reconstruction.png, error.png (|error| averaged over channels), spectrum.png (log |FFT|
-        of target and reconstruction) and
-        reconstruction_x{s}.png, the network sampled on an s-times finer grid."""
+        of target and reconstruction), reconstruction_x{s}.png, the network sampled on an
+        s-times finer grid, and maps.png with the backbone's spatial maps (SASNet's masks)."""
         pred = self.unit(predict(model, self.grid, chunk)).cpu().view(self.height, self.width, -1)
         paths = {
             "reconstruction": save_image(folder / "reconstruction.png", pred),
             "error": save_image(folder / "error.png", error_map(pred, self.image)),
             "spectrum": plot_spectra(pred, self.image, folder / "spectrum.png"),
         }
+        with torch.no_grad():
+            parts = [model.spatial_maps(x) for x in self.grid.split(chunk)]
+        if parts[0]:
+            hw = (self.height, self.width, -1)
+            fields = {k: torch.cat([p[k] for p in parts]).cpu().view(hw).numpy() for k in parts[0]}
+            paths["maps"] = plot_maps(fields, folder / "maps.png")
         if self.super_resolution > 1:
             s = self.super_resolution
             fine = grid(s * self.height, s * self.width).to(self.grid.device)
