@@ -20,7 +20,30 @@ TINY = ["debug=smoke", "logger=none"]
 # Overrides that shrink each signal kind to test size (keyed by the signal's _target_).
 TINY_SIGNAL = {
     "inr_bench.signals.image.ImageSignal": ["signal.resize=32", "signal.crop=null"],
+    **{
+        f"inr_bench.signals.{target}": [
+            "signal.pool_size=2000",
+            "signal.mc_resolution=24",
+            "signal.render=false",
+            "signal.metrics.chamfer.num_points=2000",
+            "signal.metrics.iou.resolution=24",
+            *extra,
+        ]
+        for target, extra in (
+            ("sdf.SurfaceSDFSignal", ["signal.points_per_step=256"]),
+            ("sdf_values.SupervisedSDFSignal", []),
+        )
+    },
+    "inr_bench.signals.occupancy.OccupancySignal": ["signal.resolution=16", "signal.render=false"],
+    "inr_bench.signals.volume.VolumeSignal": ["signal.resize=[9,11,9]"],
+    "inr_bench.signals.audio.AudioSignal": [  # Bach is silent for its first 14k samples
+        "signal.start=15000",
+        "signal.duration=800",
+        "signal.unit=samples",
+    ],
 }
+# Metric settings that shrink geometry evaluation where an experiment chose metrics=sdf.
+TINY_METRICS = {"metrics.chamfer.num_points": 2000, "metrics.iou.resolution": 24}
 
 
 def data_root() -> Path | None:

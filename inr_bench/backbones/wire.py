@@ -84,11 +84,14 @@ class Wire(Backbone):
         """First-layer frequencies ω·W⁰ᵀ, shape (in_dim, width)."""
         return self.omega_0 * self.layers[0].weight.detach().t()
 
-    def num_parameters(self) -> int:
-        """Trainable real scalars: a complex weight counts twice."""
-        return sum(
-            p.numel() * (2 if p.is_complex() else 1) for p in self.parameters() if p.requires_grad
-        )
+    def num_parameters(self, nonzero: bool = False) -> int:
+        """Trainable real scalars: a complex weight counts twice; with ``nonzero`` only the
+        real / imaginary parts that are not exactly zero."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        if nonzero:
+            parts = [torch.view_as_real(p) if p.is_complex() else p for p in params]
+            return int(sum(int(torch.count_nonzero(p)) for p in parts))
+        return sum(p.numel() * (2 if p.is_complex() else 1) for p in params)
 
     def spec_kwargs(self) -> dict[str, Any]:
         return {

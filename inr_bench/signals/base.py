@@ -26,6 +26,8 @@ class Signal:
     # True when ``loss`` differentiates the network w.r.t. its inputs (SDF eikonal/normal
     # terms): the loop then keeps autograd's ordinary backward (no in-place sine backward).
     needs_input_grad: bool = False
+    # The eval metric that sums a run up (tests assert it is finite; e.g. iou for SDFs).
+    main_metric: str = "psnr"
 
     @property
     def num_points(self) -> int:
