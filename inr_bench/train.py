@@ -85,6 +85,10 @@ def lr_factor(step: int, steps: int, decay: float | None) -> float:
     return 1.0 if decay is None else decay ** min(step / steps, 1.0)
 
 
+# eval scores shown in the progress bar when the signal reports them
+PROGRESS = ("psnr", "chamfer", "iou")
+
+
 def train_step(
     state: TrainState, batch: Batch, chunk: int, schedule, sampler=None
 ) -> tuple[float, float, torch.Tensor]:
@@ -263,9 +267,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 for lg in loggers:
                     lg.log_metrics(record, done)
                 window_loss, window_reg, window_steps, last_checked = 0.0, 0.0, 0, done
-                bar.set_postfix(
-                    loss=f"{mean:.3g}", eval_psnr=f"{last_eval.get('psnr', float('nan')):.2f}"
-                )
+                shown = {"loss": f"{mean:.3g}"}  # + train PSNR, and eval scores once there are any
+                shown |= {k: f"{v:.2f}" for k, v in signal.train_metrics(mean).items()}
+                shown |= {f"eval_{k}": f"{last_eval[k]:.4g}" for k in PROGRESS if k in last_eval}
+                bar.set_postfix(shown)
 
             if done % cfg.eval_every == 0 or done == cfg.steps:
                 model.eval()
