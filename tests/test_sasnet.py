@@ -89,13 +89,18 @@ def test_unmasked_network_has_no_grid_and_bad_layers_fail():
         tiny(mask_layers=[5])
 
 
-def test_a_sasnet_run_folder_holds_its_masks(tmp_path):
+@pytest.mark.parametrize("masked", ["[0,1]", "[]"])
+def test_a_sasnet_run_folder_holds_its_masks(masked, tmp_path):
     from conftest import TINY, compose_cfg
 
     from inr_bench.train import train
 
     overrides = ["backbone=sasnet", "backbone.hidden_features=16", "backbone.embedding_size=16"]
+    overrides += [f"backbone.mask_layers={masked}"]
     cfg = compose_cfg([*TINY, *overrides, "signal.resize=16", "steps=2", "eval_every=2"], tmp_path)
     train(cfg)
     saved = json.loads((tmp_path / "metrics.json").read_text())["artifacts"]
-    assert saved["maps"] == "maps.png" and (tmp_path / "maps.png").stat().st_size > 0
+    if masked == "[]":  # no masks, no picture
+        assert "maps" not in saved and not (tmp_path / "maps.png").exists()
+    else:
+        assert saved["maps"] == "maps.png" and (tmp_path / "maps.png").stat().st_size > 0

@@ -143,6 +143,8 @@ class SASNet(Backbone):
     def spatial_maps(self, x: Tensor) -> dict[str, Tensor]:
         """The learned masks of each masked layer, (N, groups) (the fixed column left out);
         layer i is h^{i+1} in the paper's notation."""
+        if not self.mask_layers:
+            return {}
         return {
             f"mask h{i + 1}": m[:, 1:] for i, m in zip(self.mask_layers, self.masks(x), strict=True)
         }
