@@ -80,15 +80,27 @@ def flatten(tree: dict, prefix: str = "") -> dict:
     return out
 
 
+def last_logged(series: Path) -> dict:
+    """The last value of every key in a run's metrics.jsonl (e.g. a schedule's event such as
+    ``schedule/before_prune/psnr``), so that tables can use keys metrics.json does not keep."""
+    last: dict = {}
+    if series.exists():
+        for line in series.read_text().splitlines():
+            if line.strip():
+                last |= {k: v for k, v in json.loads(line).items() if isinstance(v, int | float)}
+    return last
+
+
 def load_runs(root: Path) -> list[dict]:
     runs = []
     for metrics in sorted(root.rglob("metrics.json")):
         config = metrics.with_name("config.yaml")
         if config.exists():
             cfg = yaml.safe_load(config.read_text())
-            runs.append(
-                {"dir": metrics.parent, "cfg": cfg, "metrics": json.loads(metrics.read_text())}
+            final = last_logged(metrics.with_name("metrics.jsonl")) | json.loads(
+                metrics.read_text()
             )
+            runs.append({"dir": metrics.parent, "cfg": cfg, "metrics": final})
     return runs
 
 

@@ -41,3 +41,13 @@ def test_unnamed_runs_are_grouped_by_what_differs(tmp_path):
     run(tmp_path / "b", None, ["optim.optimizer.lr=1e-4"])
     text = make_table.main([str(tmp_path)])
     assert "optim.optimizer.lr=0.001" in text and "optim.optimizer.lr=0.0001" in text
+
+
+def test_keys_only_in_the_series_come_from_its_last_record(tmp_path):
+    """A schedule's event (here the logged train PSNR) is not in metrics.json; the table takes
+    its last value from metrics.jsonl."""
+    run(tmp_path / "a", "A", ["log_every=2"])
+    last = make_table.last_logged(tmp_path / "a" / "metrics.jsonl")
+    assert "train/psnr" in last and last["step"] == 4
+    text = make_table.main([str(tmp_path), "--metric", "train/psnr"])
+    assert f"{last['train/psnr']:.2f}" in text
