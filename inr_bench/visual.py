@@ -22,6 +22,17 @@ def save_image(path: Path, image: Tensor | np.ndarray) -> Path:
     return path
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Write a matplotlib figure as PNG atomically (a temporary file renamed) and close it."""
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
 def error_map(pred: Tensor, target: Tensor, vmax: float = 0.1) -> np.ndarray:
     """(H, W, 3) colour map of |pred - target| averaged over channels, 0 → black, ≥ vmax → white."""
     from matplotlib import colormaps
@@ -49,11 +60,7 @@ def plot_curves(history: list[dict], path: Path) -> Path | None:
         ax_psnr.plot(*zip(*evals, strict=True), marker=".")
     ax_psnr.set(xlabel="step", ylabel="PSNR [dB] (full grid, [0,1])")
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path)
 
 
 def log_spectrum(image: Tensor | np.ndarray) -> np.ndarray:
@@ -78,11 +85,7 @@ def plot_spectra(pred: Tensor, target: Tensor, path: Path) -> Path:
         ax.imshow(spectrum, cmap="magma", vmin=0, vmax=vmax)
         ax.set(title=f"{title}: log(1 + |FFT|)", xticks=[], yticks=[])
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_maps(maps: dict[str, np.ndarray], path: Path) -> Path:
@@ -104,8 +107,4 @@ def plot_maps(maps: dict[str, np.ndarray], path: Path) -> Path:
             else:
                 ax.axis("off")
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path)
