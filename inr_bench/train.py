@@ -17,7 +17,7 @@ import hydra
 import numpy as np
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from tqdm import tqdm
 
 from inr_bench.backbones.base import build_model, save_model, single_backward
@@ -128,6 +128,24 @@ def train_step(
     if schedule.before_step(state):  # False: the schedule replaced this update (RigL)
         optimizer.step()
     return total, reg, torch.cat(point_losses)
+
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def compose_config(
+    overrides: list[str], run_dir: str | Path | None = None, name: str | None = None
+) -> DictConfig:
+    """``conf/train.yaml`` composed with Hydra ``overrides`` outside ``@hydra.main`` (scripts,
+    notebooks), with the run folder and run name ``train(cfg)`` uses."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.run_dir = str(run_dir) if run_dir is not None else cfg.run_dir
+        cfg.name = name if name is not None else cfg.name
+    return cfg
 
 
 def run_dir_of(cfg: DictConfig) -> Path:

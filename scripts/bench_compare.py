@@ -17,21 +17,17 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from inr_bench.schedules.base import Schedule
 from inr_bench.state import TrainState
-from inr_bench.train import chunk_size, pick_device, train_step
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from inr_bench.train import chunk_size, compose_config, pick_device, train_step
 
 
 def build(overrides: list[str], size: int, device: torch.device):
     """A ready-to-step (state, batch, chunk) for one configuration."""
     image = [f"signal.resize={size}", "signal.crop=null", "signal.image=skimage:astronaut"]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[*image, *overrides, "logger=none"])
+    cfg = compose_config([*image, *overrides, "logger=none"])
     signal = instantiate(cfg.signal).to(device)
     torch.manual_seed(0)
     model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim).to(device)

@@ -21,14 +21,11 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from inr_bench.samplers.nint import NintSampler, ntk_scores
 from inr_bench.state import TrainState
-from inr_bench.train import chunk_size, train_step
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from inr_bench.train import chunk_size, compose_config, train_step
 
 
 def median_times(fns: dict, repeats: int) -> dict[str, float]:
@@ -54,8 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     overrides = ["backbone.hidden_layers=4", "backbone.hidden_features=256", *args.overrides]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[*overrides, "logger=none", f"signal.resize={args.size}"])
+    cfg = compose_config([*overrides, "logger=none", f"signal.resize={args.size}"])
     torch.manual_seed(0)
     signal = instantiate(cfg.signal)
     model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)

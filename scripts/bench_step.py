@@ -19,15 +19,12 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from torch.utils.flop_counter import FlopCounterMode
 
 from inr_bench.signals.base import predict
 from inr_bench.state import TrainState
-from inr_bench.train import chunk_size, pick_device, train_step
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from inr_bench.train import chunk_size, compose_config, pick_device, train_step
 
 
 def sync(device: torch.device) -> None:
@@ -85,8 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     overrides = ["backbone.hidden_layers=4", "backbone.hidden_features=256", *args.overrides]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides + ["logger=none", f"signal.resize={args.size}"])
+    cfg = compose_config([*overrides, "logger=none", f"signal.resize={args.size}"])
     device = pick_device(args.device)
     torch.manual_seed(0)
     signal = instantiate(cfg.signal).to(device)

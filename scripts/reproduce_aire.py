@@ -17,23 +17,10 @@ import os
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
 
-from inr_bench.train import train  # noqa: E402
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
-
-
-def compose_run(overrides: list[str], run_dir: Path, name: str):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.run_dir, cfg.name = str(run_dir), name
-    return cfg
+from inr_bench.train import compose_config, train  # noqa: E402
 
 
 def final_widths(cfg) -> list[int]:
@@ -61,7 +48,7 @@ def main() -> None:
     os.environ.setdefault("WANDB_MODE", "disabled")
     base = [f"+experiment={args.experiment}", f"backbone={args.backbone}", "logger=none"]
     base += args.overrides
-    probe = compose_run(base, args.out, "probe")
+    probe = compose_config(base, args.out, "probe")
     small = final_widths(probe)
     rows = {
         "Large": ["schedule=none"],
@@ -79,7 +66,7 @@ def main() -> None:
             run_dir = args.out / row / f"{i:02d}"
             if (run_dir / "metrics.json").exists():
                 continue  # finished before: the folder is the record
-            cfg = compose_run(
+            cfg = compose_config(
                 [*base, *rows[row], f"signal.image={image}"], run_dir, f"{label} {row}"
             )
             result = train(cfg)

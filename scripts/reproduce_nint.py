@@ -21,12 +21,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
-
-from inr_bench.train import train
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from inr_bench.train import compose_config, train
 
 # label: (sampler overrides, paper Table 1 PSNR/SSIM at 250/1000/5000, Table 2 it/s to 25/30 dB)
 STRATEGIES: dict[str, tuple[list[str], list[float], list[float]]] = {
@@ -97,10 +92,7 @@ def run(experiment: str, image: str, label: str, folder: Path, extra: list[str])
     done = folder / "metrics.json"
     if not done.exists():
         overrides = [f"+experiment={experiment}", f"signal.image=kodak/{image}", "logger=none"]
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("train", overrides=[*overrides, *STRATEGIES[label][0], *extra])
-        with open_dict(cfg):
-            cfg.run_dir = str(folder)
+        cfg = compose_config([*overrides, *STRATEGIES[label][0], *extra], folder)
         print(f"{image} {label}: training", file=sys.stderr, flush=True)
         train(cfg)
     return json.loads(done.read_text())

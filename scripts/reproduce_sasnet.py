@@ -23,16 +23,13 @@ import os
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from omegaconf import open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
 
-from inr_bench.train import train  # noqa: E402
+from inr_bench.train import compose_config, train  # noqa: E402
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 TABLE4 = {
     "none": ["backbone.embedding=siren", "backbone.mask_layers=[]"],
     "FEmbed": ["backbone.mask_layers=[]"],
@@ -41,14 +38,6 @@ TABLE4 = {
     "all": [],
 }
 BASELINES = ("SIREN", "FINER")
-
-
-def compose_run(overrides: list[str], run_dir: Path | None = None, name: str | None = None):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.run_dir, cfg.name = str(run_dir) if run_dir else None, name
-    return cfg
 
 
 def trainable(cfg) -> int:
@@ -73,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "disabled")
     base = [f"+experiment={args.experiment}", "logger=none", *args.overrides]
-    width = equal_width(trainable(compose_run(base)))
+    width = equal_width(trainable(compose_config(base)))
     rows = dict(TABLE4)
     for name in BASELINES:  # three sine layers (hidden_layers=2) as SASNet's FEmb + 2 hidden
         rows[name] = [f"backbone={name.lower()}", "backbone.hidden_layers=2"]
@@ -84,7 +73,7 @@ def main() -> None:
             run_dir = args.out / row / f"{i:02d}"
             if (run_dir / "metrics.json").exists():
                 continue  # finished before: the folder is the record
-            cfg = compose_run([*base, *rows[row], f"signal.image={image}"], run_dir, row)
+            cfg = compose_config([*base, *rows[row], f"signal.image={image}"], run_dir, row)
             result = train(cfg)
             print(
                 f"{row:10s} {image}: psnr {result['eval/psnr']:.2f} dB, "

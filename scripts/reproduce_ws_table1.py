@@ -20,10 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
-
-from inr_bench.train import train
+from inr_bench.train import compose_config, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,11 +49,7 @@ def row_config(row: str, image: str, scale: str, run_dir: Path, extra: list[str]
         "~metrics.lpips",
         *extra,
     ]
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.run_dir = str(run_dir)
-    return cfg
+    return compose_config(overrides, run_dir)
 
 
 def run_rows(args: argparse.Namespace) -> dict[str, list[dict]]:

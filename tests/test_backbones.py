@@ -33,7 +33,9 @@ def test_every_init_has_a_compatibility_entry():
 
 @functools.lru_cache
 def configs(option: str, init: str = "native"):
-    cfg = compose_cfg([f"backbone={option}", f"init={init}", "backbone.hidden_features=16"])
+    small = ["backbone.hidden_features=16"]
+    small += ["backbone.embedding_size=null"] if option.startswith("sasnet") else []  # = 16
+    cfg = compose_cfg([f"backbone={option}", f"init={init}", *small])
     return cfg.backbone, cfg.init
 
 
@@ -61,14 +63,15 @@ def expected_parameters(option: str, d: int, o: int) -> int | None:
         return d * (2 * cfg.num_octaves + cfg.include_input) * w + w + body
     if option in ("siren", "finer", "gauss", "relu_mlp"):
         return d * w + w + body
-    if option == "sasnet":  # FEmb phases + hidden + output, hash-grid tables, mask decoder
+    if option.startswith("sasnet"):  # FEmb phases, FEmb -> hidden, hidden, output, grid, decoder
         g = cfg.grid
         growth = math.exp((math.log(g.max_res) - math.log(g.min_res)) / (g.levels - 1))
         res = [math.floor(g.min_res * growth**level) for level in range(g.levels)]
         table = sum(min((r + 1) ** d, 2**g.log2_size) for r in res) * g.features
         masks = cfg.lattice.high_bands + cfg.groups * hidden
         decoder = g.levels * g.features * 48 + 48 + 48 * masks + masks
-        return w + body + table + decoder
+        e = cfg.embedding_size or w
+        return e + (e * w + w) + (hidden - 1) * (w * w + w) + (w * o + o) + table + decoder
     return None
 
 
