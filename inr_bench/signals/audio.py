@@ -20,6 +20,7 @@ import torch
 from inr_bench.errors import UserError
 from inr_bench.metrics import for_kind
 from inr_bench.signals.base import Signal, predict
+from inr_bench.visual import save_figure
 
 
 def synthetic(rate: int = 16_000, seconds: float = 1.0) -> np.ndarray:
@@ -129,8 +130,4 @@ class AudioSignal(Signal):
             ax.specgram(wave[:, 0], Fs=self.rate, NFFT=1024, noverlap=512, cmap="magma")
             ax.set(title=f"spectrogram, {title}", xlabel="time [s]", ylabel="Hz")
         fig.tight_layout()
-        tmp = path.with_name(path.stem + ".tmp.png")
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        os.replace(tmp, path)
-        return path
+        return save_figure(fig, path)
