@@ -166,6 +166,24 @@ def latex(body: list[list[str]]) -> str:
     return "\n".join([*lines, r"\bottomrule", r"\end{tabular}"]) + "\n"
 
 
+def run_rows(
+    base: list[str], rows: dict[str, list[str]], names: list[str], images: int, out: Path, label=str
+) -> None:
+    """Train every (row, DIV2K image) pair whose folder ``<out>/<row>/<NN>`` has no metrics.json
+    yet (finished runs are the record, so a script resumes), each named ``label(row)``."""
+    from inr_bench.train import compose_config, train
+
+    for row in names:
+        for i in range(images):
+            run_dir = out / row / f"{i:02d}"
+            if (run_dir / "metrics.json").exists():
+                continue
+            overrides = [*base, *rows[row], f"signal.image=div2k/{i:02d}"]
+            result = train(compose_config(overrides, run_dir, label(row)))
+            scores = ", ".join(f"{k} {v:.3f}" for k, v in result.items() if k.startswith("eval/"))
+            print(f"{row} div2k/{i:02d}: {scores}, params {result['params']}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path)

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
 
-from inr_bench.train import compose_config, train  # noqa: E402
+from inr_bench.train import compose_config  # noqa: E402
 
 
 def final_widths(cfg) -> list[int]:
@@ -60,21 +60,9 @@ def main() -> None:
         "DepGraph": ["schedule=depgraph"],  # Table 2: ~25 % of the parameters removed
     }
     label = args.backbone.upper()
-    for row in args.rows.split(","):
-        for i in range(args.images):
-            image = f"div2k/{i:02d}"
-            run_dir = args.out / row / f"{i:02d}"
-            if (run_dir / "metrics.json").exists():
-                continue  # finished before: the folder is the record
-            cfg = compose_config(
-                [*base, *rows[row], f"signal.image={image}"], run_dir, f"{label} {row}"
-            )
-            result = train(cfg)
-            print(
-                f"{row:6s} {image}: psnr {result['eval/psnr']:.2f} dB, "
-                f"params {result['params']}, {result['train_seconds']:.0f} s",
-                flush=True,
-            )
+    make_table.run_rows(
+        base, rows, args.rows.split(","), args.images, args.out, lambda row: f"{label} {row}"
+    )
     table = ["--out", str(args.out / "table.md"), "--metric", "eval/psnr", "--metric", "eval/ssim"]
     make_table.main([str(args.out), "--paper", "aire_table3", *table])
 

@@ -29,7 +29,7 @@ from hydra.utils import instantiate
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
 
-from inr_bench.train import compose_config, train  # noqa: E402
+from inr_bench.train import compose_config  # noqa: E402
 
 TABLE4 = {
     "none": ["backbone.embedding=siren", "backbone.mask_layers=[]"],
@@ -69,20 +69,7 @@ def main() -> None:
         rows[name] = [f"backbone={name.lower()}", "backbone.hidden_layers=2"]
         rows[name] += ["backbone.first_bias_scale=0"] if name == "FINER" else []  # supp. §3
         rows[name] += [f"backbone.hidden_features={width}"]
-    for row in args.rows.split(","):
-        for i in range(args.images):
-            image = f"div2k/{i:02d}"
-            run_dir = args.out / row / f"{i:02d}"
-            if (run_dir / "metrics.json").exists():
-                continue  # finished before: the folder is the record
-            cfg = compose_config([*base, *rows[row], f"signal.image={image}"], run_dir, row)
-            result = train(cfg)
-            print(
-                f"{row:10s} {image}: psnr {result['eval/psnr']:.2f} dB, "
-                f"noisiness {result['eval/noisiness']:.3f}, params {result['params']}, "
-                f"{result['step_ms']:.0f} ms/step",
-                flush=True,
-            )
+    make_table.run_rows(base, rows, args.rows.split(","), args.images, args.out)
     metrics = ["eval/psnr", "eval/ssim", "eval/psnr_edge", "eval/noisiness", "step_ms"]
     table = ["--out", str(args.out / "table.md"), "--latex", str(args.out / "table.tex")]
     make_table.main(
