@@ -28,6 +28,16 @@ class Backbone(nn.Module):
         """Constructor keyword arguments that rebuild this network with its current shapes."""
         raise NotImplementedError
 
+    def shape_kwargs(self) -> dict[str, Any]:
+        """The shape part of ``spec_kwargs`` for MLPs whose hidden layers are ``self.layers``
+        (linear modules): in/out dimensions and the current width of every layer."""
+        return {
+            "in_dim": self.in_dim,
+            "out_dim": self.out_dim,
+            "hidden_features": [layer.out_features for layer in self.layers],
+            "hidden_layers": len(self.layers) - 1,
+        }
+
     def spec(self) -> dict[str, Any]:
         cls = type(self)
         return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **self.spec_kwargs()}

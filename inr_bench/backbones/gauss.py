@@ -54,9 +54,6 @@ class Gauss(Backbone):
 
     def spec_kwargs(self) -> dict[str, Any]:
         return {
-            "in_dim": self.in_dim,
-            "out_dim": self.out_dim,
-            "hidden_features": [layer.out_features for layer in self.layers],
-            "hidden_layers": len(self.layers) - 1,
+            **self.shape_kwargs(),
             "scale": self.scale,
         }

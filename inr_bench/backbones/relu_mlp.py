@@ -49,9 +49,4 @@ class ReluMLP(Backbone):
         return self.last(x)
 
     def spec_kwargs(self) -> dict[str, Any]:
-        return {
-            "in_dim": self.in_dim,
-            "out_dim": self.out_dim,
-            "hidden_features": [layer.out_features for layer in self.layers],
-            "hidden_layers": len(self.layers) - 1,
-        }
+        return self.shape_kwargs()

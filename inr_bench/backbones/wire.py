@@ -95,10 +95,7 @@ class Wire(Backbone):
 
     def spec_kwargs(self) -> dict[str, Any]:
         return {
-            "in_dim": self.in_dim,
-            "out_dim": self.out_dim,
-            "hidden_features": [layer.out_features for layer in self.layers],
-            "hidden_layers": len(self.layers) - 1,
+            **self.shape_kwargs(),
             "omega_0": self.omega_0,
             "omega_0_hidden": self.omega_0_hidden,
             "scale": self.scale,
