@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 from conftest import TINY, compose_cfg
+from hydra.utils import instantiate
 
 from inr_bench.backbones.siren import Siren
 from inr_bench.errors import UserError
@@ -34,6 +35,16 @@ def test_aire_densifies_then_prunes_for_real(tmp_path):
     assert prune["schedule/width/0"] == 20
     # smoke net: 2 -> [20, 32] -> 3 sine/linear layers
     assert result["params"] == (2 * 20 + 20) + (20 * 32 + 32) + (32 * 3 + 3)
+
+
+@pytest.mark.parametrize(
+    "experiment", ["aire_div2k", "aire_div2k_cpu", "aire_stanford_sdf", "aire_stanford_sdf_cpu"]
+)
+def test_aire_experiments_keep_their_standard_training_baseline(experiment, tmp_path):
+    """scripts/reproduce_aire.py's Large / Small rows are the experiment with schedule=none: an
+    experiment may choose a schedule option but must not set keys that only AIRe accepts."""
+    cfg = compose_cfg([f"+experiment={experiment}", "schedule=none"], tmp_path)
+    assert type(instantiate(cfg.schedule)).__name__ == "Schedule"
 
 
 def test_twd_penalty_ramps_over_its_stage():
