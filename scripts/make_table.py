@@ -34,6 +34,21 @@ PAPER = {
             "FINER AIRe": "39.91 ± 3.89 (−24.95 %)",
         },
     },
+    "aire_images": {  # AIRe Tables 2-4 on DIV2K-16 beside one another (scripts/reproduce_aire.py)
+        "source": "AIRe Tables 2-4 (DIV2K 512², PSNR dB)",
+        "rows": {
+            "SIREN Large": "39.59 ± 3.30 (T3)",
+            "SIREN Small": "34.60 ± 3.82 (T2, T3); 36.44 ± 4.20 (T4)",
+            "SIREN Prune": "37.58 ± 3.77 (T4)",
+            "SIREN AIRe": "37.07 ± 3.74 (T2, T3); 39.47 ± 4.31 (T4)",
+            "SIREN RigL": "34.29 ± 3.37 (T2)",
+            "SIREN DepGraph": "27.56 ± 2.12 (T2)",
+            "FINER Large": "38.77 ± 2.98 (T3)",
+            "FINER Small": "38.87 ± 3.44 (T3); 40.84 ± 3.85 (T4)",
+            "FINER Prune": "41.80 ± 3.80 (T4)",
+            "FINER AIRe": "39.91 ± 3.89 (T3); 41.88 ± 4.24 (T4)",
+        },
+    },
     "aire_table2": {  # AIRe Table 2: pruning criteria at ~25 % of the parameters, SIREN images
         "source": "AIRe Table 2 (PSNR dB / SSIM)",
         "rows": {

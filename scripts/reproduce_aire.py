@@ -1,6 +1,6 @@
 """AIRe Table 3 (images) and Table 4 at a chosen scale: Large, Small, Prune and AIRe per image.
 
-    python scripts/reproduce_aire.py --images 8                      # CPU scale (aire_div2k_cpu)
+    python scripts/reproduce_aire.py --images 16                     # CPU scale (aire_div2k_cpu)
     python scripts/reproduce_aire.py --experiment aire_div2k --images 16 --backbone finer
 
 Each run is an ordinary run folder under ``--out`` (``<row>/<image>``); the tables are then
@@ -63,8 +63,9 @@ def main() -> None:
     make_table.run_rows(
         base, rows, args.rows.split(","), args.images, args.out, lambda row: f"{label} {row}"
     )
-    table = ["--out", str(args.out / "table.md"), "--metric", "eval/psnr", "--metric", "eval/ssim"]
-    make_table.main([str(args.out), "--paper", "aire_table3", *table])
+    metrics = ["eval/psnr", "eval/psnr_train", "eval/psnr_test", "eval/ssim"]
+    table = ["--out", str(args.out / "table.md"), *(f"--metric={m}" for m in metrics)]
+    make_table.main([str(args.out), "--paper", "aire_images", *table])
 
 
 if __name__ == "__main__":
