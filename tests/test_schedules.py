@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 from inr_bench.backbones.siren import Siren
 from inr_bench.errors import UserError
 from inr_bench.schedules.aire import AIRe
+from inr_bench.schedules.base import Schedule
 from inr_bench.schedules.bound import Bound
 from inr_bench.schedules.grow import GrowColumns
 from inr_bench.schedules.prune import bump, greedy_below
@@ -44,7 +45,7 @@ def test_aire_experiments_keep_their_standard_training_baseline(experiment, tmp_
     """scripts/reproduce_aire.py's Large / Small rows are the experiment with schedule=none: an
     experiment may choose a schedule option but must not set keys that only AIRe accepts."""
     cfg = compose_cfg([f"+experiment={experiment}", "schedule=none"], tmp_path)
-    assert type(instantiate(cfg.schedule)).__name__ == "Schedule"
+    assert type(instantiate(cfg.schedule)) is Schedule
 
 
 def test_twd_penalty_ramps_over_its_stage():
