@@ -1,8 +1,9 @@
 """FINER: variable-periodic activations (Liu et al., CVPR 2024).
 
 Layer: z = W x + b, output sin(ω₀·(|z| + 1)·z), so a neuron's local frequency grows with |z|
-and the bias sets where on that curve it starts. Init (FINER code, PROTOCOLS "FINER image
-fitting"): SIREN's weights (first U(±1/in), others U(±√(6/in)/ω₀)), PyTorch-default biases;
+and the bias sets where on that curve it starts. Init as the FINER code
+(docs/protocols.md "FINER image fitting"): SIREN's weights (first U(±1/in), others
+U(±√(6/in)/ω₀)), PyTorch-default biases;
 ``first_bias_scale`` k draws the first-layer bias from U(±k) instead (the paper's bias init;
 the official run script passes none, so the default is null). ``scale_req_grad`` false (the
 code's default) treats the factor |z| + 1 as a constant in backward.

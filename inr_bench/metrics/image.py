@@ -2,8 +2,9 @@
 
 Every metric takes `pred` and `target` float tensors of shape (H, W, C) with C in {1, 3} and
 values on [0, 1]; the caller converts from the training range with `to_unit` (the seeds'
-baselines train on [-1, 1] or [0, 1], see PROTOCOLS.md, "Pixel ranges"). Each class is a Hydra
-leaf (`_target_: inr_bench.metrics.image.PSNR`) whose `name` is its log key (`eval/psnr`).
+baselines train on [-1, 1] or [0, 1], see docs/protocols.md "Pixel ranges and PSNR").
+Each class is a Hydra leaf (`_target_: inr_bench.metrics.image.PSNR`) whose `name` is its log
+key (`eval/psnr`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """NINT: NTK-guided implicit neural teaching (Chen et al., "NTK-Guided Implicit Neural
-Teaching", ../shared/papers/nint_ntk_guided_teaching.txt).
+Teaching").
 
 Every point is scored by ‖K(x_i,:)·g‖₂ (§3.3, Algorithm 1 line 6), g_j = ∂L/∂f(x_j). The
 NTK is never formed: K·g = J(Jᵀg) (eq. 7-8), Jᵀg is one backward pass of Σ_j g_j·f(x_j)
@@ -8,7 +8,7 @@ and J v for every point one forward-mode JVP along v = Jᵀg. Exact, chunked lik
 Hybrid schedule (§4.1.1): a share ξ of each batch uniform, (1-ξ)·exp(-λt/α) NTK-guided,
 the rest the largest errors among the points not yet chosen; scores are recomputed every
 α steps and reused in between. ``count="official"`` follows the authors' code instead
-(PROTOCOLS.md "NINT"): c counts calls from 1, share (1-ξ)·exp(floor(-c/α)), scores
+(docs/protocols.md "NINT"): c counts calls from 1, share (1-ξ)·exp(floor(-c/α)), scores
 recomputed when c % α == 0 (none before the first), λ unused.
 """
 

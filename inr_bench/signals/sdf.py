@@ -8,7 +8,7 @@ eikonal term. Per point (SIREN's ``sdf`` loss; its batch means become the loop's
     every point:  w_eikonal·| ‖∇f(x)‖ − 1 |
     off surface:  w_off·exp(−a·|f(x)|)
 
-with SIREN's weights w = (3e3, 1e2, 5e1, 1e2) and a = 100 (PROTOCOLS.md, "SDF").
+with SIREN's weights w = (3e3, 1e2, 5e1, 1e2) and a = 100 (docs/protocols.md "SDF").
 
 Points: ``coords`` is a pool of ``pool_size`` area-uniform surface samples with face normals
 (the papers sample the scan's vertices; the mesh surface is the same distribution, denser).

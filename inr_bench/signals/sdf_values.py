@@ -9,7 +9,7 @@ BACON's ``MeshSDF`` does. SASNet calls this the "coarse-to-fine SDF loss" (§4.3
 
 (BACON's ``overfit_sdf``; BACON sums over the batch where we average: a constant factor that
 Adam does not see). ``uniform_fraction`` adds points uniform in [-0.5, 0.5]³ (weight 1; BACON
-has none, 0 by default; PROTOCOLS.md mentions them, so the option is there).
+has none, 0 by default; docs/protocols.md "SDF" mentions them, so the option is there).
 
 Two departures from BACON, both exposed: the target is the exact signed distance to the mesh
 (libigl; BACON projects onto the mean normal of the 3 nearest scan points, an approximation), and
