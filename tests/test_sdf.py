@@ -177,3 +177,11 @@ def test_a_tiny_siren_learns_a_sphere(protocol, max_chamfer, min_iou, tmp_path):
     assert saved["artifacts"]["mesh"] == "mesh.ply"
     for name in ("mesh.ply", "mesh.glb", "surface.png", "ground_truth.png"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_sdf_weights_override_a_subset_and_reject_unknown_keys():
+    signal = SurfaceSDFSignal("builtin:sphere", weights={"off": 7}, **SMALL)
+    assert signal.weights == {"sdf": 3e3, "normal": 1e2, "eikonal": 5e1, "off": 7.0}
+    # what a bare YAML 1.1 `off:` key becomes: refused, not silently replaced by the default
+    with pytest.raises(UserError, match=r"signal\.weights has unknown keys \['False'\]"):
+        SurfaceSDFSignal("builtin:sphere", weights={False: 1e2}, **SMALL)

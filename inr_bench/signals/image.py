@@ -90,7 +90,7 @@ class ImageSignal(Signal):
         image: str = "skimage:astronaut",
         grayscale: bool = False,
         crop: int | Sequence[int] | None = None,
-        resize: int | Sequence[int] | None = None,
+        resize: int | Sequence[int] | None = 128,
         value_range: Sequence[float] = (-1.0, 1.0),
         test_fraction: float = 0.0,
         split_seed: int = 0,

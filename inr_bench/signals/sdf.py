@@ -21,6 +21,7 @@ generator (seeded by ``seed``); it is not checkpointed, so a resumed run draws o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -34,6 +35,9 @@ from inr_bench.state import Batch
 
 # values columns of a batch: target f (0 on the surface), normal (3), on-surface flag
 _ON = 4
+# SIREN's sdf loss weights (conf/signal/sdf.yaml repeats them: tests/test_signal_configs.py checks
+# that the two agree); ``weights`` overrides any subset of them
+SIREN_WEIGHTS = {"sdf": 3e3, "normal": 1e2, "eikonal": 5e1, "off": 1e2}
 
 
 class SurfaceSDFSignal(ImplicitSurfaceSignal):
@@ -47,7 +51,7 @@ class SurfaceSDFSignal(ImplicitSurfaceSignal):
         extent: float = 0.95,
         pool_size: int = 100_000,
         points_per_step: int = 10_000,
-        weights: dict[str, float] | None = None,
+        weights: Mapping[str, float] = SIREN_WEIGHTS,
         off_surface_decay: float = 100.0,
         seed: int = 0,
         **surface: Any,
@@ -58,7 +62,13 @@ class SurfaceSDFSignal(ImplicitSurfaceSignal):
         if pool_size <= 0 or points_per_step <= 0:
             raise UserError("signal.pool_size and signal.points_per_step must be positive")
         self.mesh = meshes.normalize(meshes.load_mesh(mesh), extent)
-        self.weights = {"sdf": 3e3, "normal": 1e2, "eikonal": 5e1, "off": 1e2, **(weights or {})}
+        unknown = set(weights) - set(SIREN_WEIGHTS)
+        if unknown:  # e.g. False, from a bare YAML 1.1 `off:` key
+            raise UserError(
+                f"signal.weights has unknown keys {sorted(map(repr, unknown))}; "
+                f'the keys are {", ".join(SIREN_WEIGHTS)} (quote "off" in YAML)'
+            )
+        self.weights = {**SIREN_WEIGHTS, **{k: float(v) for k, v in weights.items()}}
         self.decay = float(off_surface_decay)
         self.points_per_step = int(points_per_step)
         self.generator = torch.Generator().manual_seed(seed)

@@ -45,10 +45,10 @@ class SupervisedSDFSignal(ImplicitSurfaceSignal):
         coarse_weight: float = 1e-2,
         uniform_fraction: float = 0.0,
         seed: int = 0,
+        mc_bound: float = 0.5,  # the points' box [-0.5, 0.5]³, not the base class's [-1, 1]³
         **surface: Any,
     ) -> None:
-        surface.setdefault("mc_bound", 0.5)
-        super().__init__(**surface)
+        super().__init__(mc_bound=mc_bound, **surface)
         if not 0.0 < extent < 0.5:
             raise UserError(
                 f"signal.extent must be in (0, 0.5) (points wrap at ±0.5), got {extent}"
