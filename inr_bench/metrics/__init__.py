@@ -1,30 +1,37 @@
 """Evaluation metrics, one module per signal kind (`image`: PSNR, SSIM, LPIPS; `geometry`: Chamfer,
 IoU; `volume`: PSNR, SSIM over a 3-D grid; `audio`: PSNR).
 
-Nothing is re-exported here so that importing the package stays cheap; configs name the classes
-directly (`_target_: inr_bench.metrics.image.PSNR`).
+The run's metrics are chosen once, in the config: ``conf/train.yaml`` defaults to
+``metrics: ${signal}``, the option of ``conf/metrics/`` named like the signal. Nothing is
+re-exported here so that importing the package stays cheap; configs name the classes directly
+(`_target_: inr_bench.metrics.image.PSNR`).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from inr_bench.errors import UserError
 
-def for_kind(metrics: dict[str, Any], kind: str, own: dict[str, Any] | None) -> dict[str, Any]:
-    """The metrics of ``metrics`` (the run's ``metrics=`` group) that apply to signal ``kind``,
-    judged by each metric's ``kinds`` attribute (image metrics have none: they mean "image").
 
-    When none applies (``conf/train.yaml`` defaults to ``metrics: image`` whatever the signal),
-    the signal's own default metrics ``own`` (its config's ``metrics`` entry) are used, with a
-    warning naming the option to pass."""
-    chosen = {k: m for k, m in metrics.items() if kind in getattr(m, "kinds", ("image",))}
-    if chosen or not own:
-        return chosen
-    if metrics:
-        warnings.warn(
-            f"metrics {sorted(metrics)} do not apply to a {kind} signal; using the signal's "
-            f"defaults {sorted(own)} (pass metrics={kind} to choose them explicitly)",
-            stacklevel=2,
+def kinds_of(metric: Any) -> tuple[str, ...]:
+    """The signal kinds a metric applies to: its ``kinds`` attribute; image metrics have none."""
+    return tuple(getattr(metric, "kinds", ("image",)))
+
+
+def for_kind(
+    metrics: dict[str, Any], kind: str, own: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``metrics`` (the run's ``metrics=`` group) after checking that each applies to signal
+    ``kind``; a UserError names every metric that does not, and the signal.
+
+    ``own`` (a signal config's former ``metrics`` entry) is no longer a fallback: a run measures
+    what its config says, or stops."""
+    wrong = {name: kinds_of(m) for name, m in metrics.items() if kind not in kinds_of(m)}
+    if wrong:
+        listed = ", ".join(f"{name} ({'/'.join(k)})" for name, k in sorted(wrong.items()))
+        raise UserError(
+            f"metrics {listed} do not apply to a {kind} signal: drop the metrics= override "
+            f"(the default follows the signal) or choose a conf/metrics/ option for {kind} signals"
         )
-    return own
+    return dict(metrics)
