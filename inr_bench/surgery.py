@@ -136,9 +136,10 @@ def add_input_neurons(
     chain = chain_of(model)
     first, second = chain[0], chain[1]
     k = weight.shape[0]
-    device = second.weight.device
-    cols = torch.rand(second.weight.shape[0], k, generator=generator).to(device)
-    cols = (2 * cols - 1) * next_scale
+    # Drawn from the schedule's checkpointed CPU generator (the same columns on every device).
+    # host: moved once per densification
+    cols = torch.rand(second.weight.shape[0], k, generator=generator)
+    cols = ((2 * cols - 1) * next_scale).to(second.weight)
     _edit_outputs(first, optimizer, None, weight, bias if first.bias is not None else None)
     _edit_inputs(second, optimizer, None, cols)
 

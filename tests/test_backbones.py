@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from _devices import DEVICES
 from conftest import compose_cfg, options
 from hydra.utils import instantiate
 
@@ -79,12 +80,14 @@ DIMS = [(2, 3)] + [(1, 1), (3, 1)]  # every pair on images; every backbone on 1-
 SHAPES = [(b, i, *dims) for b, i in PAIRS for dims in DIMS if i == "native" or dims == DIMS[0]]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("option,init,in_dim,out_dim", SHAPES)
-def test_shape_dtype_and_parameter_count(option, init, in_dim, out_dim):
-    model = build(option, init, in_dim, out_dim)
-    out = model(torch.rand(5, in_dim) * 2 - 1)
+def test_shape_dtype_and_parameter_count(option, init, in_dim, out_dim, device):
+    model = build(option, init, in_dim, out_dim).to(device)
+    out = model(torch.rand(5, in_dim, device=device) * 2 - 1)
     assert out.shape == (5, out_dim), f"{option}+{init}"
     assert out.dtype == torch.float32, f"{option}+{init}"
+    assert out.device.type == device, f"{option}+{init}"
     assert torch.isfinite(out).all(), f"{option}+{init}"
     expected = expected_parameters(option, in_dim, out_dim)
     if expected is None:  # at least every trainable tensor is counted
@@ -100,14 +103,16 @@ def test_seeded_determinism(option, init):
     assert not torch.equal(same[0], build(option, init, seed=4)(x)), f"{option}+{init}"
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("option,init", PAIRS)
-def test_gradients_reach_every_trainable_tensor(option, init):
-    model = build(option, init)
+def test_gradients_reach_every_trainable_tensor(option, init, device):
+    model = build(option, init).to(device)
     with single_backward():
-        model(torch.rand(11, 2)).square().mean().backward()
+        model(torch.rand(11, 2, device=device)).square().mean().backward()
     for name, p in model.named_parameters():
         if p.requires_grad:
             assert p.grad is not None and p.grad.abs().sum() > 0, f"{option}+{init}: no grad {name}"
+            assert p.grad.device == p.device, f"{option}+{init}: {name}"
 
 
 @pytest.mark.parametrize("option,init", PAIRS)

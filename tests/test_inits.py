@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from _devices import DEVICES
 from conftest import compose_cfg
 from hydra.utils import instantiate
 
@@ -25,9 +26,11 @@ def siren(seed: int = 0, cls=Siren, **kw) -> Siren:
 
 
 @pytest.mark.parametrize("alpha", [1.0, 2.37, 4.0])
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("cls", [Siren, Finer])
-def test_weight_scaling_ranges_match_eq3(alpha, cls):
-    native, scaled = siren(cls=cls), inits.weight_scaling(siren(cls=cls), alpha=alpha)
+def test_weight_scaling_ranges_match_eq3(alpha, cls, device):
+    native = siren(cls=cls).to(device)
+    scaled = inits.weight_scaling(siren(cls=cls).to(device), alpha=alpha)
     first, *hidden = scaled.layers
     bounds = [alpha / 2] + [alpha * math.sqrt(6 / WIDTH) / 30] * len(hidden)
     for layer, bound in zip([first, *hidden], bounds, strict=True):

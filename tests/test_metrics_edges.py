@@ -8,6 +8,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
+from _devices import DEVICES
 from conftest import TINY, compose_cfg
 
 from inr_bench.metrics.edges import Noisiness, PSNREdge, edge_mask
@@ -28,11 +29,13 @@ def test_edge_mask_follows_the_border():
     assert not mask[16, 16] and not mask[0, 0]  # inside and far outside
 
 
-def test_psnr_edge_sees_only_errors_on_edges():
+@pytest.mark.parametrize("device", DEVICES)
+def test_psnr_edge_sees_only_errors_on_edges(device):
     target = square()
     mask = torch.from_numpy(edge_mask(target.double().numpy()))
-    off_edges = target + 0.1 * (~mask).unsqueeze(-1)
-    on_edges = target + 0.1 * mask.unsqueeze(-1)
+    off_edges = (target + 0.1 * (~mask).unsqueeze(-1)).to(device)
+    on_edges = (target + 0.1 * mask.unsqueeze(-1)).to(device)
+    target = target.to(device)
     assert PSNREdge()(off_edges, target) == math.inf
     assert PSNREdge()(on_edges, target) == pytest.approx(20.0)  # MSE 0.01 over the region
     literal = PSNREdge(average="image")(on_edges, target)
@@ -58,8 +61,9 @@ def ramp_signal(tmp_path) -> ImageSignal:
     return ImageSignal(image=str(path), resize=None, value_range=(0.0, 1.0))
 
 
-def test_noisiness_is_zero_for_the_exact_network_and_grows_with_noise(tmp_path):
-    signal = ramp_signal(tmp_path)
+@pytest.mark.parametrize("device", DEVICES)
+def test_noisiness_is_zero_for_the_exact_network_and_grows_with_noise(tmp_path, device):
+    signal = ramp_signal(tmp_path).to(device)
     target = signal.image
     metric = Noisiness()
     exact = metric(target, target, model=Ramp(0.5), signal=signal, chunk=50)

@@ -7,6 +7,7 @@ import functools
 
 import pytest
 import torch
+from _devices import DEVICES
 from conftest import TINY, compose_cfg, options
 from hydra.utils import instantiate
 
@@ -39,23 +40,24 @@ def composed(option: str):
     return compose_cfg([*TINY, f"sampler={option}", "signal.resize=16"])
 
 
-def setup(option: str, seed: int = 0, relu: bool = False, **sampler_args):
+def setup(option: str, seed: int = 0, relu: bool = False, device: str = "cpu", **sampler_args):
     cfg = composed(option)
     torch.manual_seed(seed)
-    signal = instantiate(cfg.signal)
+    signal = instantiate(cfg.signal).to(device)
     if relu:
         model = TinyRelu(signal.in_dim, signal.out_dim)
     else:
         model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     sampler = instantiate(cfg.sampler, **sampler_args)
     sampler.bind(signal.num_points, seed)
     return sampler, TrainState(0, 10, model, optimizer, signal), instantiate(cfg.schedule)
 
 
-def run_steps(option: str, steps: int = 3, seed: int = 0, relu: bool = False):
+def run_steps(option: str, steps: int = 3, seed: int = 0, relu: bool = False, device="cpu"):
     """Select, train and update for ``steps`` steps; yields (sampler, state, batch)."""
-    sampler, state, schedule = setup(option, seed, relu)
+    sampler, state, schedule = setup(option, seed, relu, device)
     for step in range(steps):
         state.step = step
         batch = sampler.select(state)
@@ -64,11 +66,15 @@ def run_steps(option: str, steps: int = 3, seed: int = 0, relu: bool = False):
         sampler.update(batch, point_loss)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("relu", [False, True], ids=["siren", "relu"])
 @pytest.mark.parametrize("option", options("sampler"))
-def test_batch_contract(option, relu):
-    for sampler, state, batch in run_steps(option, relu=relu):
+def test_batch_contract(option, relu, device):
+    for sampler, state, batch in run_steps(option, relu=relu, device=device):
         n = state.signal.num_points
+        assert batch.coords.device.type == device, option
+        for part in (batch.index, batch.weight):
+            assert part is None or part.device.type == device, option
         full_step = getattr(sampler, "evaluating", False)  # EVOS fitness evaluation
         assert len(batch) == (n if full_step else sampler.batch_size), option
         assert batch.coords.shape == (len(batch), state.signal.in_dim)
@@ -193,6 +199,6 @@ def test_evos_cfs_enters_the_training_loss_and_not_the_data_loss():
         batch = sampler.select(state)
         results[cfs] = train_step(state, batch, 64, schedule, sampler)
     (data_on, reg_on, points_on), (data_off, reg_off, points_off) = results[True], results[False]
-    assert reg_on > 0 and reg_off == 0
-    assert data_on == pytest.approx(data_off, rel=1e-5)
+    assert float(reg_on) > 0 and float(reg_off) == 0  # floats or 0-d tensors (device-side sums)
+    assert float(data_on) == pytest.approx(float(data_off), rel=1e-5)
     torch.testing.assert_close(points_on, points_off)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from _devices import DEVICES
 
 from inr_bench.backbones.hashgrid import HashGrid
 from inr_bench.backbones.sasnet import SASNet
@@ -74,10 +75,12 @@ def test_mask_parameters_get_their_own_learning_rate():
     assert not any(p is model.layers[0].k for p in main["params"])
 
 
-def test_sparsity_regularizer_is_lambda_times_mean_mask():
+@pytest.mark.parametrize("device", DEVICES)
+def test_sparsity_regularizer_is_lambda_times_mean_mask(device):
     assert tiny().regularizer() is None  # lambda = 0 by default (released image code)
-    model = tiny(mask_sparsity=0.1)
+    model = tiny(mask_sparsity=0.1).to(device)
     value = model.regularizer()
+    assert value.device.type == device
     assert 0.04 < value.detach().item() < 0.06  # masks ~0.5
     value.backward()
     assert model.grid.table.grad.abs().sum() > 0

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from _devices import DEVICES
 from conftest import TINY, compose_cfg
 from hydra.utils import instantiate
 
@@ -48,9 +49,10 @@ def test_aire_experiments_keep_their_standard_training_baseline(experiment, tmp_
     assert type(instantiate(cfg.schedule)) is Schedule
 
 
-def test_twd_penalty_ramps_over_its_stage():
+@pytest.mark.parametrize("device", DEVICES)
+def test_twd_penalty_ramps_over_its_stage(device):
     schedule = AIRe(densify_at=None, twd_start=0.5, prune_at=1.0, alpha_max=0.5)
-    model = Siren(2, 1, hidden_features=8, hidden_layers=1)
+    model = Siren(2, 1, hidden_features=8, hidden_layers=1).to(device)
     state = TrainState(step=49, steps=100, model=model, optimizer=None, signal=None)
     schedule.after_step(state)  # 50 steps done: TWD starts
     assert [schedule.alpha(t, 100) for t in (49, 50, 75, 99)] == [0.0, 0.0, 0.25, 0.49]
@@ -93,14 +95,15 @@ def test_aire_rejects_bad_settings(kwargs, match):
         AIRe(**kwargs)
 
 
-def lattice_siren(width: int = 24, atoms: int = 16) -> Siren:
+def lattice_siren(width: int = 24, atoms: int = 16, device: str = "cpu") -> Siren:
     torch.manual_seed(0)
     lattice = {"low_range": 4, "band_limit": 12, "high_bands": 2}
-    return Siren(2, 1, hidden_features=[atoms, width], hidden_layers=1, lattice=lattice)
+    return Siren(2, 1, hidden_features=[atoms, width], hidden_layers=1, lattice=lattice).to(device)
 
 
-def test_bound_clamps_every_column_by_the_block_of_its_frequency():
-    model = lattice_siren()
+@pytest.mark.parametrize("device", DEVICES)
+def test_bound_clamps_every_column_by_the_block_of_its_frequency(device):
+    model = lattice_siren(device=device)
     with torch.no_grad():
         model.layers[1].weight.normal_(0, 1.0)  # far beyond every bound
     schedule = Bound(limits=[3, 8], bounds=[None, 0.6, 0.1], units="effective")
@@ -118,8 +121,9 @@ def test_wd_bump_and_greedy_selection():
     assert chosen.tolist() == [1, 3, 4]  # 0.2 + 0.5 + 1.0 < 2.0, adding 3.0 would not be
 
 
-def test_grow_columns_adds_unused_lattice_atoms_in_the_saturated_block():
-    model = lattice_siren()
+@pytest.mark.parametrize("device", DEVICES)
+def test_grow_columns_adds_unused_lattice_atoms_in_the_saturated_block(device):
+    model = lattice_siren(device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     schedule = GrowColumns(
         limits=[3, 8], bounds=[None, 0.6, 0.1], every=1, n_add=4, n_total=8, band_limit=12
@@ -135,6 +139,7 @@ def test_grow_columns_adds_unused_lattice_atoms_in_the_saturated_block():
     assert (new.abs().amax(dim=1) >= 8).all() and (new.abs().amax(dim=1) <= 12).all()
     assert not (new[:, None, :] == before[None]).all(-1).any()  # no atom twice
     assert model.layers[1].weight.shape == (24, 20)
+    assert all(t.device.type == device for t in (*model.parameters(), *model.buffers()))
     state.step = 1
     schedule.after_step(state)
     state.step = 2

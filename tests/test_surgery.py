@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _devices import DEVICES
 
 from inr_bench.backbones import load_model, save_model
 from inr_bench.backbones.siren import Siren
@@ -11,11 +12,13 @@ from inr_bench.errors import UserError
 from inr_bench.surgery import add_input_neurons, remove_neurons, widths
 
 
-def trained(steps: int = 3, dtype=torch.float64) -> tuple[Siren, torch.optim.Adam, torch.Tensor]:
+def trained(
+    steps: int = 3, dtype=torch.float64, device: str = "cpu"
+) -> tuple[Siren, torch.optim.Adam, torch.Tensor]:
     torch.manual_seed(0)
-    model = Siren(2, 3, hidden_features=[12, 10, 8], hidden_layers=2).to(dtype)
+    model = Siren(2, 3, hidden_features=[12, 10, 8], hidden_layers=2).to(device, dtype)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(64, 2, dtype=dtype) * 2 - 1
+    x = torch.rand(64, 2, dtype=dtype, device=device) * 2 - 1
     for _ in range(steps):
         optimizer.zero_grad()
         model(x).square().mean().backward()
@@ -42,11 +45,12 @@ def test_removing_a_silent_neuron_keeps_the_function(layer):
     assert widths(model)[layer] == len(keep)
 
 
-def test_survivors_keep_their_adam_moments_and_training_goes_on():
-    model, optimizer, x = trained()
+@pytest.mark.parametrize("device", DEVICES)
+def test_survivors_keep_their_adam_moments_and_training_goes_on(device):
+    model, optimizer, x = trained(device=device)
     w1 = model.layers[1].weight
     moments = {k: optimizer.state[w1][k].clone() for k in ("exp_avg", "exp_avg_sq")}
-    keep = torch.tensor([0, 2, 3, 7, 9])
+    keep = torch.tensor([0, 2, 3, 7, 9], device=device)
     remove_neurons(model, optimizer, 1, keep)
     new_w1, new_w2 = model.layers[1].weight, model.layers[2].weight
     for k, v in moments.items():
@@ -66,8 +70,9 @@ def test_parameter_count_falls_by_the_formula():
     assert model.num_parameters() == before - 6 * (2 + 1 + 10)
 
 
-def test_added_input_neurons_start_silent_with_zero_moments():
-    model, optimizer, x = trained()
+@pytest.mark.parametrize("device", DEVICES)
+def test_added_input_neurons_start_silent_with_zero_moments(device):
+    model, optimizer, x = trained(device=device)
     before, count = model(x), model.num_parameters()
     first = model.layers[0]
     rows, bias = 2 * first.weight[:4].detach(), 2 * first.bias[:4].detach()
@@ -78,6 +83,7 @@ def test_added_input_neurons_start_silent_with_zero_moments():
     assert new_cols.abs().max() <= 1e-4 and new_cols.abs().max() > 0
     assert (optimizer.state[model.layers[1].weight]["exp_avg"][:, 12:] == 0).all()
     assert (model(x) - before).abs().max() < 1e-2  # 4 new inputs x 10 outputs x 1e-4
+    assert all(p.device.type == device for p in model.parameters())
     step(model, optimizer, x)
 
 
@@ -95,17 +101,18 @@ def test_output_layer_cannot_be_pruned():
         remove_neurons(model, optimizer, 3, torch.arange(2))
 
 
-def test_lattice_first_layer_keeps_integer_frequencies_through_surgery():
+@pytest.mark.parametrize("device", DEVICES)
+def test_lattice_first_layer_keeps_integer_frequencies_through_surgery(device):
     torch.manual_seed(0)
     lattice = {"low_range": 3, "band_limit": 8, "high_bands": 2}
-    model = Siren(2, 1, hidden_features=16, hidden_layers=1, lattice=lattice).double()
+    model = Siren(2, 1, hidden_features=16, hidden_layers=1, lattice=lattice).to(device).double()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(32, 2, dtype=torch.float64) * 2 - 1
+    x = torch.rand(32, 2, dtype=torch.float64, device=device) * 2 - 1
     step(model, optimizer, x)
     first = model.layers[0]
     k = first.k.clone()
     phase_moment = optimizer.state[first.bias]["exp_avg"].clone()
-    keep = torch.tensor([1, 4, 5, 9, 15])
+    keep = torch.tensor([1, 4, 5, 9, 15], device=device)
     remove_neurons(model, optimizer, 0, keep)
     assert torch.equal(first.k, k[keep]) and first.out_features == 5
     torch.testing.assert_close(optimizer.state[first.bias]["exp_avg"], phase_moment[keep])

@@ -51,13 +51,14 @@ def canonical(k: Tensor) -> Tensor:
 
 def grid_points(radius: int, dim: int) -> Tensor:
     """(M, dim) every integer point of [−radius, radius]^dim in the half-space."""
-    axis = torch.arange(-radius, radius + 1)
+    axis = torch.arange(-radius, radius + 1)  # host: integer enumeration, moved by the caller
     points = torch.cartesian_prod(*[axis] * dim).reshape(-1, dim)
     return points[half_space(points)]
 
 
 def symmetric_layout(values: Sequence[int], dim: int) -> Tensor:
     """Factory Fig. 14: k ∈ {±v : v ∈ values}^dim, one of each ±k kept."""
+    # host: integer enumeration at construction, moved with the module
     axis = torch.tensor(sorted({s * int(v) for v in values for s in (1, -1)}))
     points = torch.cartesian_prod(*[axis] * dim).reshape(-1, dim)
     return points[half_space(points)]
@@ -92,10 +93,10 @@ class LatticeLayer(nn.Module):
         self.layout = layout
         self.symmetric_values = [int(v) for v in symmetric_values or []]
         self.phase_scale = phase_scale
-        k = self._draw(out_features)
+        self.bias = nn.Parameter(torch.empty(out_features))
+        k = self._draw(out_features).to(self.bias.device)  # drawn on the host (see _draw)
         self.register_buffer("k", k)
         self.register_buffer("band", self.band_of(k))
-        self.bias = nn.Parameter(torch.empty(out_features))
         self.reset_parameters()
 
     @property
@@ -126,15 +127,16 @@ class LatticeLayer(nn.Module):
         """n distinct half-space points with lo < ‖k‖∞ ≤ hi, none already in ``taken``.
 
         Small requests draw random points of the box [−hi, hi]ᵈ and reject the rest (3-D
-        band limits of 100+ have millions of grid points); large ones enumerate the shell."""
+        band limits of 100+ have millions of grid points); large ones enumerate the shell.
+        Host tensors (construction only, with torch's global RNG): the caller moves them."""
         if n == 0:
-            return torch.zeros(0, self.in_dim, dtype=torch.long)
+            return torch.zeros(0, self.in_dim, dtype=torch.long)  # host: see docstring
         d, inner = self.in_dim, math.floor(lo)
         capacity = ((2 * hi + 1) ** d - (2 * inner + 1) ** d) // 2
         if 4 * n < capacity:
-            found = torch.zeros(0, d, dtype=torch.long)
+            found = torch.zeros(0, d, dtype=torch.long)  # host: see docstring
             while len(found) < n:
-                points = canonical(torch.randint(-hi, hi + 1, (8 * n, d)))
+                points = canonical(torch.randint(-hi, hi + 1, (8 * n, d)))  # host: docstring
                 found = self._fresh(torch.cat([found, points]), lo, taken)
             return found[:n]
         points = self._fresh(grid_points(hi, d), lo, taken)
@@ -144,7 +146,7 @@ class LatticeLayer(nn.Module):
                 f"(one of each +-k) in {d}-D, {n} asked; raise lattice.band_limit or "
                 "lattice.low_range, or lower the width"
             )
-        return points[torch.randperm(len(points))[:n]]
+        return points[torch.randperm(len(points))[:n]]  # host: see docstring
 
     @staticmethod
     def _fresh(points: Tensor, lo: float, taken: Tensor) -> Tensor:
@@ -154,12 +156,13 @@ class LatticeLayer(nn.Module):
         if len(taken):
             points = points[~(points[:, None, :] == taken[None]).all(-1).any(-1)]
         unique, inverse = torch.unique(points, dim=0, return_inverse=True)
-        first = torch.full((len(unique),), len(points), dtype=torch.long)
-        first.scatter_reduce_(0, inverse, torch.arange(len(points)), reduce="amin")
+        first = torch.full((len(unique),), len(points), dtype=torch.long, device=points.device)
+        order = torch.arange(len(points), device=points.device)
+        first.scatter_reduce_(0, inverse, order, reduce="amin")
         return points[first.sort().values]
 
     def _draw(self, n: int) -> Tensor:
-        taken = torch.zeros(0, self.in_dim, dtype=torch.long)
+        taken = torch.zeros(0, self.in_dim, dtype=torch.long)  # host: see _sample_shell
         if self.layout == "symmetric":
             taken = symmetric_layout(self.symmetric_values, self.in_dim)
             if len(taken) > n or taken.abs().max() > self.band_limit:
@@ -189,7 +192,7 @@ class LatticeLayer(nn.Module):
         """Add neurons with multipliers k (m, in_dim) (canonicalised) and phases (m,) (0 if None).
         The caller resizes the next layer's columns and the optimizer state (surgery)."""
         k = canonical(k.to(self.k))
-        phase = torch.zeros(len(k)) if phase is None else phase
+        phase = self.bias.new_zeros(len(k)) if phase is None else phase
         self.k = torch.cat([self.k, k])
         self.band = torch.cat([self.band, self.band_of(k)])
         self.bias = nn.Parameter(torch.cat([self.bias, phase.to(self.bias)]))

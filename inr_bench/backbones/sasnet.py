@@ -121,7 +121,8 @@ class SASNet(Backbone):
                 group = self._embedding_groups()
                 self.mask_sizes.append(int(group.max()))  # band 0 is the fixed column
             else:
-                group = torch.arange(widths[i]) * self.groups // widths[i] + 1
+                neuron = torch.arange(widths[i], device=self.last.weight.device)
+                group = neuron * self.groups // widths[i] + 1
                 self.mask_sizes.append(self.groups)
             self.register_buffer(f"group_{i}", group)
 

@@ -42,8 +42,8 @@ class PSNREdge:
         self.sigma, self.radius, self.average = sigma, radius, average
 
     def __call__(self, pred: Tensor, target: Tensor) -> float:
-        target_np = target.numpy().astype(np.float64)
-        mask = torch.from_numpy(edge_mask(target_np, self.sigma, self.radius))
+        target_np = target.detach().cpu().numpy().astype(np.float64)
+        mask = torch.from_numpy(edge_mask(target_np, self.sigma, self.radius)).to(pred.device)
         if not mask.any():
             return math.nan  # a flat image has no edge region
         err = (pred.double() - target.double()).square()[mask]
@@ -62,7 +62,7 @@ class Noisiness:
         self.sigma, self.radius = sigma, radius
 
     def __call__(self, pred: Tensor, target: Tensor, *, model, signal, chunk: int) -> float:
-        target_np = target.numpy().astype(np.float64)
+        target_np = target.detach().cpu().numpy().astype(np.float64)
         smooth = ~edge_mask(target_np, self.sigma, self.radius)
         if not smooth.any():
             return math.nan
@@ -76,13 +76,14 @@ class Noisiness:
     @staticmethod
     def model_gradient_norm(model, signal, chunk: int) -> np.ndarray:
         """‖∇f̂_gray‖ at every grid point, in [0, 1] value units per coordinate unit."""
-        weights = torch.tensor(GRAY[: signal.out_dim] if signal.out_dim == 3 else (1.0,))
+        gray_weights = GRAY[: signal.out_dim] if signal.out_dim == 3 else (1.0,)
+        weights = torch.tensor(gray_weights, device=signal.grid.device)
         norms = []
         for start in range(0, signal.grid.shape[0], chunk):
             coords = signal.grid[start : start + chunk].detach().requires_grad_(True)
             with torch.enable_grad():
                 out = signal.unit(model(coords))
-                value = out @ weights.to(out)
+                value = out @ weights.to(out.dtype)
                 (grad,) = torch.autograd.grad(value.sum(), coords)
             norms.append(grad.norm(dim=1).detach().cpu())
         return torch.cat(norms).double().numpy()

@@ -15,7 +15,8 @@ from torch import Tensor
 
 from inr_bench.errors import UserError
 from inr_bench.samplers.base import Sampler
-from inr_bench.samplers.grid import PointGrid, gumbel_top_k
+from inr_bench.samplers.draws import gumbel_top_k
+from inr_bench.samplers.grid import PointGrid
 from inr_bench.state import Batch, TrainState
 
 

@@ -22,7 +22,8 @@ import torch
 from torch import Tensor
 
 from inr_bench.errors import UserError
-from inr_bench.samplers.base import Sampler, auto_chunk, random_excluding, top_k_excluding
+from inr_bench.samplers.base import Sampler, auto_chunk, top_k_excluding
+from inr_bench.samplers.draws import random_free
 from inr_bench.samplers.grid import PointGrid
 from inr_bench.signals.base import predict
 from inr_bench.state import Batch, TrainState
@@ -70,7 +71,7 @@ class EvosSampler(Sampler):
         fittest = top_k_excluding(self.fitness, b - round(self.mutation * b))
         taken = torch.zeros(n, dtype=torch.bool, device=device)
         taken[fittest] = True
-        mutants = random_excluding(self, n, b - len(fittest), taken, device)
+        mutants = random_free(taken, b - len(fittest), self.generator)
         return state.signal.batch(torch.cat([fittest, mutants]))
 
     def update(self, batch: Batch, point_loss: Tensor) -> None:

@@ -20,7 +20,8 @@ import torch
 from torch import Tensor
 
 from inr_bench.errors import UserError
-from inr_bench.samplers.base import Sampler, random_excluding
+from inr_bench.samplers.base import Sampler
+from inr_bench.samplers.draws import random_free
 from inr_bench.samplers.grid import PointGrid
 from inr_bench.state import Batch, TrainState
 
@@ -51,7 +52,7 @@ class ExpansiveSampler(Sampler):
         n, device = self.num_points, state.signal.coords.device
         taken = torch.zeros(n, dtype=torch.bool, device=device)
         taken[self.anchor] = True
-        source = random_excluding(self, n, self.batch_size - len(self.anchor), taken, device)
+        source = random_free(taken, self.batch_size - len(self.anchor), self.generator)
         weight = None
         if self.expand and len(source):
             weight = torch.ones(self.batch_size, device=device)

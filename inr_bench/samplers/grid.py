@@ -8,6 +8,8 @@ recovers that grid from ``signal.coords`` alone, so the samplers stay signal-agn
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -20,7 +22,7 @@ class PointGrid:
     def __init__(self, coords: Tensor, name: str) -> None:
         axes = [torch.unique(coords[:, k]) for k in range(coords.shape[1])]
         self.shape = tuple(len(a) for a in axes)
-        cells = torch.tensor(self.shape).prod().item()
+        cells = math.prod(self.shape)
         if cells > 4 * coords.shape[0]:
             raise UserError(
                 f"sampler={name} needs training points on a regular grid (pixels, voxels, "
@@ -69,15 +71,7 @@ class PointGrid:
         """(B, d) continuous coordinates -> (B,) index of the nearest cell's point (-1: hole)."""
         cell = []
         for k, a in enumerate(self.axes):
-            step = self.spacing[k] if len(a) > 1 else torch.ones((), device=a.device)
+            step = self.spacing[k] if len(a) > 1 else a.new_ones(())
             i = torch.round((position[:, k] - a[0]) / step).long()
             cell.append(i.clamp(0, len(a) - 1))
         return self.table[tuple(cell)]
-
-
-def gumbel_top_k(weight: Tensor, k: int, generator: torch.Generator) -> Tensor:
-    """``k`` indices drawn without replacement with probability ∝ ``weight`` (N,): the
-    Gumbel-top-k trick, exact for successive sampling without replacement."""
-    u = torch.rand(weight.shape, generator=generator).to(weight.device)
-    keys = weight.clamp_min(1e-30).log() - torch.log(-torch.log(u.clamp_min(1e-20)))
-    return torch.topk(keys, k, sorted=False).indices

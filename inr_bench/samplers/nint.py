@@ -26,9 +26,9 @@ from inr_bench.samplers.base import (
     Sampler,
     all_point_losses,
     auto_chunk,
-    random_excluding,
     top_k_excluding,
 )
+from inr_bench.samplers.draws import random_free
 from inr_bench.signals.base import Signal
 from inr_bench.state import Batch, TrainState
 
@@ -130,7 +130,7 @@ class NintSampler(Sampler):
         taken[ntk] = True
         worst = top_k_excluding(error, b - n_rand - len(ntk), taken)
         taken[worst] = True
-        rand = random_excluding(self, signal.num_points, n_rand, taken, device)
+        rand = random_free(taken, n_rand, self.generator)
         return signal.batch(torch.cat([ntk, worst, rand]))
 
     def state_dict(self) -> dict:

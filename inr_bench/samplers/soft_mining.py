@@ -25,7 +25,8 @@ import torch
 from torch import Tensor
 
 from inr_bench.samplers.base import Sampler, auto_chunk
-from inr_bench.samplers.grid import PointGrid, gumbel_top_k
+from inr_bench.samplers.draws import gumbel_top_k, normal, upload
+from inr_bench.samplers.grid import PointGrid
 from inr_bench.signals.base import predict
 from inr_bench.state import Batch, TrainState
 
@@ -56,29 +57,31 @@ class SoftMiningSampler(Sampler):
         signal = state.signal
         self.grid = PointGrid(signal.coords, "soft_mining")
         self.edge = self.grid.gradient_magnitude(signal.values) + 1e-8
+        # host: the sampler's seeded CPU stream, uploaded
         start = torch.randint(self.num_points, (self.batch_size,), generator=self.generator)
-        self.position = signal.coords[start.to(signal.coords.device)].clone()
+        self.position = signal.coords[upload(start, signal.coords.device)].clone()
 
-    def restart_from_edges(self, count: int) -> Tensor:
-        """``count`` (≤ N) positions drawn from the edge prior."""
-        return self.state.signal.coords[gumbel_top_k(self.edge, count, self.generator)]
+    def restart_where(self, mask: Tensor) -> None:
+        """Particles at ``mask`` (B,) restart from positions drawn from the edge prior. B
+        candidates are drawn whatever the mask holds, so the host never waits for its count."""
+        fresh = self.state.signal.coords[gumbel_top_k(self.edge, len(mask), self.generator)]
+        self.position = torch.where(mask[:, None], fresh, self.position)
 
     def select(self, state: TrainState) -> Batch:
         self.state, self.step = state, state.step
         if self.grid is None:
             self.start(state)
+        # held-out points (index -1): restart those particles from the edge prior
+        self.restart_where(self.grid.snap(self.position) < 0)
         index = self.grid.snap(self.position)
-        holes = index < 0  # held-out points: restart those particles from the edge prior
-        if holes.any():
-            self.position[holes] = self.restart_from_edges(int(holes.sum()))
-            index = self.grid.snap(self.position)
         signal = state.signal
         chunk = auto_chunk(state.model, signal.coords.device, len(index))
         batch = signal.batch(index)
         error = signal.point_loss(predict(state.model, batch.coords, chunk), batch).sqrt()
         r = min(state.step / self.warmup, self.alpha) if self.warmup > 0 else self.alpha
         w = error.clamp_min(torch.finfo(torch.float16).eps).pow(-r)
-        w = w.clamp(min=0.2, max=float(w.mean() + w.std())) if len(w) > 1 else w
+        if len(w) > 1:  # clamp(min=0.2, max=mean + std), the bound kept on the device
+            w = torch.minimum(w.clamp_min(0.2), w.mean() + w.std())
         coords = batch.coords.clone().requires_grad_(True)  # the loop's backward fills .grad
         return Batch(coords, batch.values, index, w)
 
@@ -89,7 +92,7 @@ class SoftMiningSampler(Sampler):
         weighted = (batch.weight * point_loss / len(batch)).unsqueeze(1)
         drift = grad * self.grid.spacing / (weighted + torch.finfo(grad.dtype).eps)
         drift = drift / len(batch)  # the official drift: ∇(batch-mean loss) / point loss
-        noise = torch.randn(batch.coords.shape, generator=self.generator).to(grad.device)
+        noise = normal(tuple(batch.coords.shape), self.generator, grad.device)
         # [0, 1]-domain units as in the official code; our domain [-1, 1] is twice as wide
         self.position = batch.coords.detach() + 2 * (self.a * drift + self.b * noise)
         self.restart(point_loss)
@@ -99,10 +102,9 @@ class SoftMiningSampler(Sampler):
         outside = (self.position.abs() > 1).any(1)
         k = min(b - 1, int(self.reinit * b))
         lowest = point_loss <= point_loss.kthvalue(k + 1).values
-        restart = outside | lowest
-        if restart.any():
-            self.position[restart] = self.restart_from_edges(int(restart.sum()))
+        self.restart_where(outside | lowest)
         n_uniform = int(self.uniform * b)
         if n_uniform:
+            # host: the sampler's seeded CPU stream, uploaded
             fresh = torch.randint(self.num_points, (n_uniform,), generator=self.generator)
-            self.position[b - n_uniform :] = self.state.signal.coords[fresh.to(device)]
+            self.position[b - n_uniform :] = self.state.signal.coords[upload(fresh, device)]

@@ -103,10 +103,12 @@ class AIRe(Schedule):
         if alpha == 0.0:
             return None
         chain = chain_of(state.model)
-        penalty = sum(
-            chain[layer + 1].weight[:, index.to(chain[layer + 1].weight.device)].abs().sum()
-            for layer, index in self.selected.items()
-        )
+        penalty = 0.0
+        for layer, index in self.selected.items():
+            weight = chain[layer + 1].weight
+            if index.device != weight.device:  # once after a resume (checkpoints hold CPU copies)
+                index = self.selected[layer] = index.to(weight.device)
+            penalty = penalty + weight[:, index].abs().sum()
         return alpha * penalty  # AIRe eq. 3
 
     def after_step(self, state: TrainState) -> dict[str, Any] | None:
@@ -159,7 +161,7 @@ class AIRe(Schedule):
                     f"schedule would prune {k} of the {sizes[layer]} neurons of layer {layer}"
                 )
             scores = column_l1(model, layer)
-            self.selected[layer] = scores.topk(k, largest=False).indices.sort().values.cpu()
+            self.selected[layer] = scores.topk(k, largest=False).indices.sort().values
         return {f"selected/{layer}": len(index) for layer, index in self.selected.items()}
 
     @torch.no_grad()
@@ -169,10 +171,10 @@ class AIRe(Schedule):
             self.select(state.model)
         events = {f"before_prune/{k}": v for k, v in fit_metrics(state).items()}
         for layer, index in sorted(self.selected.items()):
-            scores = column_l1(state.model, layer).cpu()
+            scores = column_l1(state.model, layer)
             doomed = torch.zeros_like(scores, dtype=torch.bool)
             if self.prune_rule == "selected":
-                doomed[index] = True
+                doomed[index.to(scores.device)] = True
             else:
                 doomed = scores <= self.epsilon
             events[f"pruned/{layer}"] = int(doomed.sum())
@@ -183,7 +185,8 @@ class AIRe(Schedule):
         return events | {f"after_prune/{k}": v for k, v in fit_metrics(state).items()}
 
     def state_dict(self) -> dict:
-        return {"selected": dict(self.selected), "generator": self.generator.get_state()}
+        selected = {layer: index.cpu() for layer, index in self.selected.items()}
+        return {"selected": selected, "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         self.selected = dict(state["selected"])

@@ -61,16 +61,26 @@ class Blocks:
             )
         self.limits = limits
         self.bounds = [math.inf if b is None else float(b) for b in bounds]
+        self._tables: dict[tuple, tuple[Tensor, Tensor]] = {}
+
+    def tables(self, like: Tensor) -> tuple[Tensor, Tensor]:
+        """(edges L, bounds B) as tensors on ``like``'s device and dtype, built once: a
+        host-to-device copy after every step would make the host wait for the GPU."""
+        key = (like.device, like.dtype)
+        if key not in self._tables:
+            self._tables[key] = tuple(
+                torch.tensor(values, dtype=like.dtype, device=like.device)
+                for values in (self.limits, self.bounds)
+            )
+        return self._tables[key]
 
     def of(self, radius: Tensor) -> Tensor:
         """(n,) block index of each atom from its frequency radius."""
-        edges = torch.tensor(self.limits, dtype=radius.dtype, device=radius.device)
-        return torch.bucketize(radius, edges, right=True)
+        return torch.bucketize(radius, self.tables(radius)[0], right=True)
 
     def column_bounds(self, radius: Tensor) -> Tensor:
         """(n,) bound of each column."""
-        table = torch.tensor(self.bounds, dtype=radius.dtype, device=radius.device)
-        return table[self.of(radius)]
+        return self.tables(radius)[1][self.of(radius)]
 
 
 class Bound(Schedule):

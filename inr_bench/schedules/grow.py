@@ -65,15 +65,13 @@ class GrowColumns(Bound):
         hidden = hidden_matrix_layer(model)
         matrix = hidden.weight.detach().abs() * self.scale(hidden)
         block = self.blocks.of(frequency_radius(model, self.period).to(matrix))
-        scores = []
-        for k, bound in enumerate(self.blocks.bounds):
-            weights = matrix[:, block == k]
-            if not math.isfinite(bound) or weights.numel() == 0:
-                scores.append(0.0)
-                continue
-            excess = (weights - bound + self.epsilon).clamp(min=0)
-            scores.append(float(bound * excess.sum() / weights.numel()))
-        return torch.tensor(scores)
+        bounds = self.blocks.tables(matrix)[1]  # (blocks,) B_k, inf for a free block
+        member = block[None, :] == torch.arange(len(bounds), device=matrix.device)[:, None]
+        excess = (matrix[None] - bounds[:, None, None] + self.epsilon).clamp(min=0)  # (K, n, m)
+        size = member.sum(dim=1) * matrix.shape[0]  # |A_(k)|
+        total = (excess * member[:, None, :]).sum(dim=(1, 2))
+        scores = bounds * total / size.clamp(min=1)
+        return torch.where(bounds.isfinite() & (size > 0), scores, torch.zeros_like(scores))
 
     def new_multipliers(self, model: torch.nn.Module, block: int, count: int) -> Tensor:
         """``count`` unused half-space integer k with L_s ≤ ‖k‖∞ < L_{s+1} (≤ band_limit)."""
@@ -85,7 +83,7 @@ class GrowColumns(Bound):
         points = points[(radius >= lo) & (radius < hi)]
         used = canonical(torch.round(frequency_radius_rows(model, self.period)).long())
         points = points[~(points[:, None, :] == used[None]).all(-1).any(-1)]
-        pick = torch.randperm(len(points), generator=self.generator)[:count]
+        pick = torch.randperm(len(points), generator=self.generator)[:count]  # host: at growth
         return points[pick]
 
     def after_step(self, state: TrainState) -> dict[str, Any] | None:
@@ -107,6 +105,7 @@ class GrowColumns(Bound):
     def add_atoms(self, state: TrainState, k: Tensor) -> None:
         first = chain_of(state.model)[0]
         bound = 1 / math.sqrt(state.model.in_dim)
+        # host: the schedule's checkpointed CPU stream, moved to the model with the rows below
         phase = (torch.rand(len(k), generator=self.generator) * 2 - 1) * bound
         if isinstance(first, LatticeLayer):
             rows = k
