@@ -83,6 +83,33 @@ def test_bad_audio_input_fails_naming_the_file_or_key(tmp_path):
         AudioSignal(str(path), unit="frames")
 
 
+def test_truncated_wav_is_refused_naming_the_file_and_the_sizes(tmp_path):
+    """The header declares 16 000 bytes; a cut-off copy holds 20 of them (scipy would only warn
+    and return 10 samples)."""
+    whole = tmp_path / "whole.wav"
+    wavfile.write(whole, 8000, np.zeros(8000, dtype=np.int16))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:64])
+    with pytest.raises(UserError, match=r"cut\.wav is truncated: .* declares 16000 bytes .* 20"):
+        AudioSignal(str(cut))
+    # extra chunks before the data chunk (a float WAV's "fact") are skipped, not misread
+    write_float_wav(whole)
+    assert AudioSignal(str(whole)).num_points == 2000
+    cut.write_bytes(whole.read_bytes()[:-4])
+    with pytest.raises(UserError, match=r"declares 8000 bytes of samples but the file holds 7996"):
+        load_wav(str(cut))
+
+
+def test_a_window_past_the_end_or_too_short_is_refused(tmp_path):
+    path = tmp_path / "tone.wav"
+    write_float_wav(path, rate=8000, seconds=0.25)  # 2000 samples
+    with pytest.raises(UserError, match=r"samples \[1000, 3000\) of .*tone.wav, which holds 2000"):
+        AudioSignal(str(path), start=0.125, duration=0.25)
+    with pytest.raises(UserError, match="at least 2"):
+        AudioSignal(str(path), start=1999, unit="samples")
+    assert AudioSignal(str(path), start=1998, unit="samples").num_points == 2
+
+
 def test_audio_psnr_known_values():
     target = torch.linspace(-1, 1, 101)[:, None]
     metric = audio_metrics.PSNR()

@@ -4,8 +4,10 @@ WAV files are read with scipy.io.wavfile (the SIREN clips are 32-bit float, whic
 ``wave`` cannot read); integer PCM is scaled to [-1, 1]. ``start`` / ``duration`` crop, in
 ``unit`` "seconds" or "samples"; ``normalize`` divides by the peak |amplitude| (SIREN's audio
 loader does so), so values lie in [-1, 1] and the audio PSNR's peak is 1. Channels become output
-channels (``mono`` averages them). Time is linspace(-1, 1) over the kept samples, so a network
-needs ω₀ in the thousands for a few seconds at 44.1 kHz (SIREN: 3000, first layer).
+channels (``mono`` averages them). A truncated file (its header declares more samples than it
+holds) and a window that runs past the end are refused, naming the file. Time is linspace(-1, 1)
+over the kept samples, so a network needs ω₀ in the thousands for a few seconds at 44.1 kHz
+(SIREN: 3000, first layer).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from inr_bench.errors import UserError
 from inr_bench.metrics import for_kind
 from inr_bench.signals.base import Signal, predict
 from inr_bench.visual import save_figure
+
+# Fewest samples a signal may have: the time axis linspace(-1, 1, N) needs both ends.
+MIN_SAMPLES = 2
 
 
 def synthetic(rate: int = 16_000, seconds: float = 1.0) -> np.ndarray:
@@ -45,6 +50,7 @@ def load_wav(ref: str) -> tuple[int, np.ndarray]:
         path = data.resolve(ref)
     if not path.is_file():
         raise FileNotFoundError(f"signal.audio={ref}: no such file {path}")
+    _check_complete(path)
     try:
         rate, samples = wavfile.read(path)
     except Exception as err:  # scipy raises ValueError / struct errors on non-WAV bytes
@@ -54,6 +60,27 @@ def load_wav(ref: str) -> tuple[int, np.ndarray]:
         samples = (samples.astype(np.float64) - (info.max + info.min + 1) / 2) / (info.max + 1)
     samples = samples.astype(np.float64)
     return int(rate), samples[:, None] if samples.ndim == 1 else samples
+
+
+def _check_complete(path: Path) -> None:
+    """UserError when the WAV header's data chunk declares more bytes than the file holds: a
+    truncated copy or download, of which scipy only warns and returns the few samples present."""
+    with path.open("rb") as handle:
+        riff = handle.read(12)
+        if len(riff) < 12 or riff[:4] not in (b"RIFF", b"RIFX") or riff[8:] != b"WAVE":
+            return  # not RIFF/WAVE (or RF64, whose sizes live elsewhere): scipy says what it is
+        order = "little" if riff[:4] == b"RIFF" else "big"
+        while len(header := handle.read(8)) == 8:
+            size = int.from_bytes(header[4:], order)
+            if header[:4] == b"data":
+                present = path.stat().st_size - handle.tell()
+                if size > present:
+                    raise UserError(
+                        f"signal.audio: {path} is truncated: its header declares {size} bytes "
+                        f"of samples but the file holds {present}; copy or download it again"
+                    )
+                return
+            handle.seek(size + size % 2, 1)  # RIFF chunks are padded to even sizes
 
 
 class AudioSignal(Signal):
@@ -79,10 +106,13 @@ class AudioSignal(Signal):
         per_unit = self.rate if unit == "seconds" else 1
         first = int(round(start * per_unit))
         last = len(samples) if duration is None else first + int(round(duration * per_unit))
-        if not 0 <= first < min(last, len(samples)):
+        if not (0 <= first and last <= len(samples) and last - first >= MIN_SAMPLES):
+            # a window past the end would silently train on fewer samples than asked for
             raise UserError(
-                f"signal.start={start} / duration={duration} ({unit}) leave no samples of "
-                f"{audio} ({len(samples)} samples at {self.rate} Hz)"
+                f"signal.start={start} / duration={duration} ({unit}) ask for samples "
+                f"[{first}, {last}) of {audio}, which holds {len(samples)} samples "
+                f"({len(samples) / self.rate:.3f} s at {self.rate} Hz); a signal needs at least "
+                f"{MIN_SAMPLES}"
             )
         samples = samples[first:last]
         if mono:

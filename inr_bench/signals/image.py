@@ -8,6 +8,7 @@ reported metric (PSNR, SSIM, LPIPS) is computed on the [0, 1] scale.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,25 @@ def load_image(ref: str) -> np.ndarray:
         if not path.is_file():
             raise FileNotFoundError(f"signal.image={ref}: no such file {path}")
         try:
-            array = iio.imread(path)
+            array = _read(path)
         except Exception as err:  # imageio raises several types for non-images
             raise UserError(f"signal.image={ref}: {path} is not a readable image ({err})") from err
     return _to_unit_float(array, ref)
+
+
+def _read(path: Path) -> np.ndarray:
+    """(H, W[, C]) as stored. 16-bit PNGs go through torchvision's libpng decoder: imageio's
+    Pillow plugin returns only the high byte of 16-bit RGB(A) PNGs (Pillow has no such mode)."""
+    with path.open("rb") as handle:
+        head = handle.read(25)  # signature (8), IHDR length and type (8), size (8), bit depth
+    if len(head) == 25 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16:
+        from torchvision.io import ImageReadMode, decode_png, read_file
+
+        with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders for TorchCodec
+            warnings.simplefilter("ignore", DeprecationWarning)
+            chw = decode_png(read_file(str(path)), mode=ImageReadMode.UNCHANGED)  # uint16
+        return chw.permute(1, 2, 0).numpy()
+    return iio.imread(path)
 
 
 def _to_unit_float(array: np.ndarray, ref: str) -> np.ndarray:
@@ -55,8 +71,13 @@ def _to_unit_float(array: np.ndarray, ref: str) -> np.ndarray:
         raise UserError(f"signal.image={ref}: expected a 2-D image, got shape {array.shape}")
     if array.shape[-1] in (2, 4):  # drop alpha
         array = array[..., :-1]
-    if np.issubdtype(array.dtype, np.integer):
+    if array.dtype in (np.uint8, np.uint16):  # full scale: 255 or 65535
         return array.astype(np.float64) / np.iinfo(array.dtype).max
+    if np.issubdtype(array.dtype, np.integer):  # no known full scale (e.g. int32 "I" images)
+        raise UserError(
+            f"signal.image={ref}: pixels of type {array.dtype} have no known full scale; "
+            "save the image with 8 or 16 bits per channel"
+        )
     return np.clip(array.astype(np.float64), 0.0, 1.0)
 
 
