@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ class WandbLogger:
         project: str = "inr_bench",
         entity: str | None = None,
         group: str | None = None,
-        tags: list[str] | None = None,
+        tags: Sequence[str] = (),
         mode: str | None = None,
     ) -> None:
         mode = mode or os.environ.get("WANDB_MODE") or ("online" if _has_wandb_key() else "offline")
@@ -120,7 +121,7 @@ class WandbLogger:
             entity=entity,
             group=group,
             name=name,
-            tags=list(tags or []),
+            tags=list(tags),
             dir=str(run_dir),
             mode=mode,
             reinit="finish_previous",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import math
+
 import pytest
 import torch
 from conftest import CONF, TINY, TINY_METRICS, compose_cfg, options
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class, get_object, instantiate
 from omegaconf import OmegaConf
 
 from inr_bench.data import DatasetMissingError
@@ -112,3 +115,121 @@ def test_explicit_metrics_for_another_kind_fail_naming_metric_and_signal(
     metrics = {name: instantiate(m) for name, m in cfg.metrics.items()}
     with pytest.raises(UserError, match=rf"{wrong} .*do not apply to a {kind} signal"):
         for_kind(metrics, kind)
+
+
+# --- one place for defaults: the YAML option equals its constructor's defaults --------------------
+
+# Settings where a YAML value and its constructor's default still differ on purpose, with the
+# reason; an entry that no longer differs fails the test, so the list only shrinks.
+KNOWN_DIFFERENCES = {
+    "metrics/sdf.yaml:chamfer.num_points": "CPU default 1e5, Chamfer's the papers' 3e5",
+    "backbone/sasnet.yaml:lattice": "the constructor's None means sasnet.LATTICE",
+    "backbone/sasnet.yaml:grid": "the constructor's None means sasnet.GRID",
+}
+
+
+ABSENT = object()
+
+
+def option_layers(group: str, option: str) -> tuple[dict, dict]:
+    """(what conf/<group>/<option>.yaml inherits from options of its own group, what it sets)."""
+    own = OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml"))
+    parents = [d for d in own.pop("defaults", []) if isinstance(d, str) and d != "_self_"]
+    inherited = OmegaConf.create()
+    for parent in parents:
+        inherited = OmegaConf.merge(inherited, OmegaConf.merge(*option_layers(group, parent)))
+    return OmegaConf.to_container(inherited), own
+
+
+def targets(node: dict, path: str = ""):
+    """(path, node) of every mapping with a ``_target_`` in a nested config."""
+    if "_target_" in node:
+        yield path, node
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from targets(value, f"{path}{key}.")
+
+
+def constructor_defaults(target: str) -> dict:
+    """Default of every keyword a class or function accepts, through its bases' __init__."""
+    obj = get_object(target)
+    calls = [k.__init__ for k in reversed(obj.__mro__) if "__init__" in vars(k)] if isinstance(
+        obj, type
+    ) else [obj]
+    return {
+        name: p.default
+        for call in calls
+        for name, p in inspect.signature(call).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def same(yaml_value, default) -> bool:
+    if isinstance(default, tuple):
+        default = list(default)
+    if isinstance(yaml_value, float) or isinstance(default, float):
+        numbers = all(isinstance(v, (int, float)) for v in (yaml_value, default))
+        return numbers and math.isclose(yaml_value, default, rel_tol=1e-3)  # YAML may round
+    return yaml_value == default
+
+
+def is_variant_or_inherited(inherited: dict, own: dict, path: str, key: str) -> bool:
+    """A key an inheriting option overrides (the variant's point), or one it inherits unchanged
+    for the same class (its parent's test checks it)."""
+    parent, mine = OmegaConf.create(inherited), OmegaConf.create(own)
+    if OmegaConf.select(parent, path + key, default=ABSENT) is ABSENT:
+        return False
+    if OmegaConf.select(mine, path + key, default=ABSENT) is not ABSENT:
+        return True
+    composed_target = OmegaConf.select(OmegaConf.merge(parent, mine), path + "_target_")
+    return OmegaConf.select(parent, path + "_target_") == composed_target
+
+
+def default_differences(group: str, option: str) -> dict[str, tuple]:
+    """{"<group>/<option>.yaml:<key>": (YAML value, constructor default)} for every key the
+    option sets on an inr_bench class or function that takes it with another default. Skipped:
+    interpolations, and keys a variant (an option inheriting another) overrides on purpose."""
+    inherited, own = option_layers(group, option)
+    composed = OmegaConf.to_container(OmegaConf.merge(inherited, own))
+    differences = {}
+    for path, node in targets(composed):
+        if not node["_target_"].startswith("inr_bench."):
+            continue
+        defaults = constructor_defaults(node["_target_"])
+        for key, value in node.items():
+            if key.startswith("_") or key not in defaults:
+                continue
+            if isinstance(value, str) and "${" in value:
+                continue
+            if is_variant_or_inherited(inherited, own, path, key):
+                continue
+            if not same(value, defaults[key]):
+                differences[f"{group}/{option}.yaml:{path}{key}"] = (value, defaults[key])
+    return differences
+
+
+@pytest.mark.parametrize(
+    "group,option", [(g, o) for g in PART_GROUPS for o in options(g)], ids=lambda x: str(x)
+)
+def test_yaml_values_equal_constructor_defaults(group, option):
+    differences = default_differences(group, option)
+    unexpected = {k: v for k, v in differences.items() if k not in KNOWN_DIFFERENCES}
+    assert not unexpected, (
+        "YAML value != constructor default (YAML is the user-facing value: give the constructor "
+        f"the same default): {unexpected}"
+    )
+    stale = [k for k in KNOWN_DIFFERENCES if k.startswith(f"{group}/{option}.yaml:")]
+    stale = [k for k in stale if k not in differences]
+    assert not stale, f"remove from KNOWN_DIFFERENCES, they agree now: {stale}"
+
+
+@pytest.mark.parametrize("signal_option", options("signal"))
+def test_finer_is_siren_plus_its_activation_options(signal_option):
+    """conf/backbone/finer.yaml inherits siren.yaml: same layers and frequencies for every signal
+    (pair configs included), only the class and FINER's two options differ."""
+    siren = OmegaConf.to_container(compose_cfg([f"signal={signal_option}"]).backbone)
+    finer = OmegaConf.to_container(
+        compose_cfg([f"signal={signal_option}", "backbone=finer"]).backbone
+    )
+    extra = {"_target_": "inr_bench.backbones.finer.Finer", "first_bias_scale": None}
+    assert finer == {**siren, **extra, "scale_req_grad": False}, signal_option

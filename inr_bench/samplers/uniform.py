@@ -9,6 +9,11 @@ from inr_bench.state import Batch, TrainState
 
 
 class UniformSampler(Sampler):
+    """``fraction`` defaults to 20 % of the points, the batch share of NINT (§4.1.2) and EVOS."""
+
+    def __init__(self, fraction: float = 0.2, batch_size: int | None = None) -> None:
+        super().__init__(fraction=fraction, batch_size=batch_size)
+
     def select(self, state: TrainState) -> Batch:
         index = torch.randperm(self.num_points, generator=self.generator)[: self.batch_size]
         return state.signal.batch(index.to(state.signal.coords.device))

@@ -56,8 +56,8 @@ class FactoryPrune(Schedule):
         rec_steps: int = 100,
         alpha_scale: float = 1e-6,
         twd_alpha_scale: float = 1e-4,
-        select_threshold: float = 1.0,
-        prune_threshold: float = 0.05,
+        select_threshold: float = 0.25,
+        prune_threshold: float = 0.1,
     ) -> None:
         if target not in ("rows", "columns"):
             raise UserError(f"schedule.target must be rows or columns, got {target!r}")
