@@ -1,0 +1,232 @@
+"""``train_many(cfg) -> dict``: K networks (signals × seeds) trained in one process as one
+batched model, each member with its own data, Adam state, sampler and metrics.
+
+python -m inr_bench.train signal.image=kodak signal.crop=512 signal.resize=128 +seeds=[0,1,2]
+
+Member i is the network ``train`` would build for its image and seed (``members.build_member``),
+and because each member's loss is its own batch mean, summed over members, and Adam is
+elementwise, it follows that single run's trajectory (tests/test_batched.py checks 1e-5).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from inr_bench import run_folder
+from inr_bench.backbones.base import Backbone
+from inr_bench.batched.members import Member, build_member, expand_members
+from inr_bench.batched.report import mean_std, member_records, save_grids, save_members
+from inr_bench.batched.stack import StackedNetworks
+from inr_bench.batched.step import batched_step, check_plain_mse
+from inr_bench.build import check_config, lr_factor
+from inr_bench.errors import NonFiniteLossError, UserError
+from inr_bench.loggers import JsonLogger
+from inr_bench.runtime import chunk_size, pick_device, sync
+from inr_bench.samplers.base import Sampler
+from inr_bench.samplers.full import FullSampler
+from inr_bench.samplers.nint import NintSampler
+from inr_bench.samplers.uniform import UniformSampler
+from inr_bench.schedules.base import Schedule
+from inr_bench.signals.base import Signal
+from inr_bench.state import Batch, TrainState
+from inr_bench.visual import plot_curves
+
+SAMPLERS = (FullSampler, UniformSampler, NintSampler)  # NINT scores each member on its own copy
+
+
+@dataclass
+class BatchedRun:
+    """The parts of a batched run; lists are indexed by member."""
+
+    members: list[Member]
+    signals: list[Signal]
+    net: StackedNetworks
+    scratch: Backbone  # one single network that member i's tensors are loaded into when needed
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    samplers: list[Sampler]
+
+
+def check_batched(cfg: DictConfig, schedule: Schedule, sampler: Sampler) -> None:
+    """Refuse, at start-up, what batched runs do not do yet."""
+    if cfg.resume:
+        raise UserError("resume=true is not supported for batched runs (signal sets / seeds)")
+    if type(schedule) is not Schedule:
+        raise UserError(
+            f"batched runs (signal sets / seeds) support schedule=none, not "
+            f"{type(schedule).__name__}: run its members one by one"
+        )
+    if not isinstance(sampler, SAMPLERS):
+        names = ", ".join(s.__name__ for s in SAMPLERS)
+        raise UserError(f"batched runs support the samplers {names}, not {type(sampler).__name__}")
+
+
+def build(cfg: DictConfig, device: torch.device) -> BatchedRun:
+    """Every member's signal and network (as the single loop builds them), stacked."""
+    members = expand_members(cfg)
+    built = [build_member(cfg, m) for m in members]
+    signals = [signal.to(device) for signal, _ in built]
+    check_plain_mse(signals)
+    sizes = {s.num_points for s in signals}
+    if len(sizes) > 1:
+        raise UserError(
+            f"the signals of a batched run must have as many training points each, got {sizes}: "
+            "give signal.crop and/or signal.resize so that every image has one size"
+        )
+    net = StackedNetworks([model for _, model in built]).to(device)
+    optimizer = instantiate(cfg.optim.optimizer)(net.param_groups())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda t: lr_factor(t, cfg.steps, cfg.optim.lr_decay)
+    )
+    samplers = []
+    for member, signal in zip(members, signals, strict=True):
+        sampler = instantiate(cfg.sampler)
+        sampler.bind(signal.num_points, member.seed)
+        samplers.append(sampler)
+    scratch = net.member(0)
+    return BatchedRun(members, signals, net, scratch, optimizer, scheduler, samplers)
+
+
+def select(run: BatchedRun, step: int, steps: int) -> tuple[list[Batch], torch.Tensor]:
+    """Each member's batch from its own sampler, and their coordinates (K, B, d), or (B, d)
+    when every member trains on all its points of one shared grid."""
+    batches = []
+    for i, (sampler, signal) in enumerate(zip(run.samplers, run.signals, strict=True)):
+        model = run.net.load_member(run.scratch, i) if isinstance(sampler, NintSampler) else None
+        state = TrainState(step=step, steps=steps, model=model, optimizer=None, signal=signal)
+        batches.append(sampler.select(state))
+    if all(b.index is None for b in batches) and all(
+        torch.equal(b.coords, batches[0].coords) for b in batches[1:]
+    ):
+        return batches, batches[0].coords
+    return batches, torch.stack([b.coords for b in batches])
+
+
+def evaluate(run: BatchedRun, metrics: dict[str, Any], chunk: int) -> list[dict[str, float]]:
+    """Each member's eval metrics, by the signal's own ``evaluate`` on member i's network."""
+    out = []
+    for i, signal in enumerate(run.signals):
+        run.net.load_member(run.scratch, i).eval()
+        out.append(signal.evaluate(run.scratch, metrics, chunk))
+    return out
+
+
+def reached(thresholds: list[dict], evals: list[dict], done: int, seconds: float, cfg) -> None:
+    """Record, per member, the step and train seconds at which eval/psnr first passed each
+    of ``cfg.psnr_thresholds``."""
+    for found, values in zip(thresholds, evals, strict=True):
+        for threshold in cfg.psnr_thresholds:
+            key = f"{threshold:g}dB"
+            if key not in found and values.get("psnr", -math.inf) >= threshold:
+                found[key] = {"step": done, "train_s": seconds}
+
+
+def train_record(run: BatchedRun, window: torch.Tensor, steps: int, done: int, seconds: float):
+    """The train/* scalars of a log step from each member's mean loss (K,) over the window."""
+    losses = (window / steps).tolist()
+    if not all(math.isfinite(v) for v in losses):
+        bad = [run.members[i].name for i, v in enumerate(losses) if not math.isfinite(v)]
+        raise NonFiniteLossError(f"loss became non-finite before step {done} for members {bad}")
+    per_member = [
+        {"loss": v, **s.train_metrics(v)} for v, s in zip(losses, run.signals, strict=True)
+    ]
+    record = {f"train/{k}": v for k, v in mean_std(per_member).items()}
+    record |= member_records("train", per_member)
+    lr = run.optimizer.param_groups[0]["lr"]
+    return record | {"train/lr": lr, "time/train_s": seconds, "params": run.net.num_parameters()}
+
+
+def fit(run: BatchedRun, cfg: DictConfig, loggers: list, chunk: int, eval_chunk: int) -> dict:
+    """The training loop over all members at once; returns the last evaluation of each member
+    and when each passed the PSNR thresholds, as {"evals": [...], "thresholds": [...]}."""
+    k, device = len(run.members), run.net.params[next(iter(run.net.params))].device
+    metrics = {name: instantiate(m) for name, m in cfg.metrics.items()}
+    out: dict[str, Any] = {"evals": [], "thresholds": [{} for _ in range(k)], "train_seconds": 0.0}
+    window, window_steps = torch.zeros(k, dtype=torch.float64), 0
+    for step in range(cfg.steps):
+        t0 = time.perf_counter()
+        batches, coords = select(run, step, cfg.steps)
+        values = torch.stack([b.values for b in batches])  # (K, B, C)
+        loss, point_loss = batched_step(run.net, run.optimizer, coords, values, chunk)
+        for sampler, batch, member_loss in zip(run.samplers, batches, point_loss, strict=True):
+            sampler.update(batch, member_loss)
+        run.scheduler.step()
+        sync(device)
+        out["train_seconds"] += time.perf_counter() - t0
+        window, window_steps, done = window + loss.double().cpu(), window_steps + 1, step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            record = train_record(run, window, window_steps, done, out["train_seconds"])
+            for lg in loggers:
+                lg.log_metrics(record, done)
+            window, window_steps = torch.zeros_like(window), 0
+        if done % cfg.eval_every == 0 or done == cfg.steps:
+            out["evals"] = evaluate(run, metrics, eval_chunk)
+            reached(out["thresholds"], out["evals"], done, out["train_seconds"], cfg)
+            record = {f"eval/{key}": v for key, v in mean_std(out["evals"]).items()}
+            for lg in loggers:
+                lg.log_metrics(record | member_records("eval", out["evals"]), done)
+    return out
+
+
+def finish(run: BatchedRun, folder: Path, loggers: list, fitted: dict, eval_chunk: int) -> dict:
+    """Grids, curves, one model.pt per member; the summary for metrics.json."""
+    media = save_grids(run.net, run.signals, folder, eval_chunk)
+    curve = plot_curves(loggers[0].history(), folder / "curves.png")
+    media |= {"curves": curve} if curve else {}
+    for lg in loggers:
+        lg.log_media(media, run.scheduler.last_epoch)
+    save_members(run.net, run.members, run.signals, folder)
+    per_member = [
+        {"index": m.index, "name": m.name, "seed": m.seed, "image": m.image}
+        | {f"eval/{key}": v for key, v in values.items()}
+        | {"thresholds": found}
+        for m, values, found in zip(run.members, fitted["evals"], fitted["thresholds"], strict=True)
+    ]
+    steps = run.scheduler.last_epoch
+    return {
+        **{f"eval/{key}": v for key, v in mean_std(fitted["evals"]).items()},
+        "members": per_member,
+        "num_members": len(run.members),
+        "params": run.net.num_parameters(),  # of one member
+        "steps": steps,
+        "train_seconds": fitted["train_seconds"],
+        "step_ms": 1000 * fitted["train_seconds"] / steps,
+    }
+
+
+def train_many(cfg: DictConfig) -> dict[str, Any]:
+    """Fit every member; returns the summary (also metrics.json): per-member final metrics under
+    ``members``, their mean (``eval/psnr``) and population std (``eval/psnr_std``)."""
+    check_config(cfg)
+    started = time.perf_counter()
+    folder = run_folder.run_dir_of(cfg)
+    device = pick_device(cfg.device)
+    check_batched(cfg, instantiate(cfg.schedule), instantiate(cfg.sampler))
+    with run_folder.claim(folder, resume=False):
+        (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        run = build(cfg, device)
+        k, n = len(run.members), run.signals[0].num_points
+        # ``chunk`` points per forward in all, shared by the K members: (K, chunk / K, width)
+        chunk = max(1, chunk_size(cfg.chunk, run.scratch, device, n * k) // k)
+        eval_chunk = chunk_size(cfg.eval_chunk, run.scratch, device, 1 << 18)
+        loggers = [JsonLogger(folder)]
+        loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name or str(folder)))
+        try:
+            for lg in loggers:
+                lg.log_config(OmegaConf.to_container(cfg, resolve=True), run.net.num_parameters())
+            fitted = fit(run, cfg, loggers, chunk, eval_chunk)
+            result = finish(run, folder, loggers, fitted, eval_chunk)
+            result |= {"wall_seconds": time.perf_counter() - started, "device": str(device)}
+            loggers[0].write_summary(result | {"chunk": chunk})
+            return result | {"chunk": chunk}
+        finally:
+            for lg in loggers:
+                lg.finish()

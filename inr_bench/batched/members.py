@@ -1,0 +1,124 @@
+"""Who the members of a batched run are: one per (signal, seed) pair.
+
+``signal.image`` names a set when it is a list, a registered dataset ("kodak", "div2k"), a
+folder, or a glob ("kodak/kodim0*", "photos/*.png"); ``seeds`` (a top-level list) gives each
+signal several networks. Members are ordered signal-major: (img0, s0), (img0, s1), ...
+Member i is built exactly as the single-network loop builds its run for that image and seed.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, ListConfig
+
+from inr_bench.backbones.base import Backbone
+from inr_bench.errors import UserError
+from inr_bench.runtime import seed_everything
+from inr_bench.signals.base import Signal
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One network of a batched run: its image reference (None: the signal as configured)."""
+
+    index: int
+    seed: int
+    image: str | None
+
+    @property
+    def name(self) -> str:
+        image = "" if self.image is None else f"{Path(self.image).stem}/"
+        return f"{image}seed{self.seed}"
+
+
+def _dataset_files(name: str) -> list[str] | None:
+    """ "kodak" -> ["kodak/kodim01", ...] when ``name`` is a registered dataset, else None."""
+    from inr_bench.datasets import DATASETS
+
+    dataset = DATASETS.get(name)
+    if dataset is None:
+        return None
+    return [f"{name}/{f.name}" for f in dataset.files if f.name.endswith(IMAGE_SUFFIXES)]
+
+
+def _glob(pattern: str) -> list[str]:
+    """Files matching ``pattern``; a pattern that starts with a dataset name ("kodak/kodim0*")
+    is matched inside that dataset's folder under the data root."""
+    from inr_bench import data
+    from inr_bench.datasets import DATASETS
+
+    head, _, rest = pattern.partition("/")
+    if head in DATASETS and rest:
+        pattern = str(data.resolve(head) / rest)
+    found = sorted(p for p in glob.glob(pattern) if p.lower().endswith(IMAGE_SUFFIXES))
+    if not found:
+        raise UserError(f"signal.image={pattern!r} matches no image file")
+    return found
+
+
+def image_set(image: object) -> list[str] | None:
+    """The image references ``signal.image`` names, or None when it names one image."""
+    if isinstance(image, (list, tuple, ListConfig)):
+        if not image:
+            raise UserError("signal.image is an empty list")
+        return [str(i) for i in image]
+    ref = str(image)
+    if ref.startswith("skimage:"):
+        return None
+    if any(c in ref for c in "*?["):
+        return _glob(ref)
+    files = _dataset_files(ref) if "/" not in ref else None
+    if files is not None:
+        return files
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise UserError(f"signal.image={ref}: the folder holds no image file")
+        return found
+    return None
+
+
+def seeds_of(cfg: DictConfig) -> list[int] | None:
+    """The ``seeds`` list, or None when the run has the single ``seed``."""
+    seeds = cfg.get("seeds")
+    if seeds is None:
+        return None
+    if not isinstance(seeds, (list, tuple, ListConfig)) or not seeds:
+        raise UserError(f"seeds must be a non-empty list of integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise UserError(f"seeds lists a seed twice: {list(seeds)}")
+    return [int(s) for s in seeds]
+
+
+def is_batched(cfg: DictConfig) -> bool:
+    """True when the run trains several networks: ``seeds`` is a list or the signal a set."""
+    image = cfg.signal.get("image")
+    return seeds_of(cfg) is not None or (image is not None and image_set(image) is not None)
+
+
+def expand_members(cfg: DictConfig) -> list[Member]:
+    """Members in signal-major order (see the module docstring)."""
+    seeds = seeds_of(cfg) or [int(cfg.seed)]
+    image = cfg.signal.get("image")
+    images = image_set(image) if image is not None else None
+    refs: list[str | None] = images if images is not None else [None]
+    pairs = [(ref, seed) for ref in refs for seed in seeds]
+    return [Member(i, seed, ref) for i, (ref, seed) in enumerate(pairs)]
+
+
+def build_member(cfg: DictConfig, member: Member) -> tuple[Signal, Backbone]:
+    """Member's signal and freshly initialised network, in the single loop's order: seed,
+    signal, backbone, init. So the network equals the one ``train`` builds for that seed."""
+    seed_everything(member.seed)
+    overrides = {} if member.image is None else {"image": member.image}
+    signal = instantiate(cfg.signal, **overrides)
+    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
+    instantiate(cfg.init)(model)
+    return signal, model

@@ -1,0 +1,140 @@
+"""Batched runs (signal sets × seeds): member i is, weight for weight, the network the single
+loop builds and trains for that image and seed; the run folder reports each member and the
+mean ± std; what batched runs do not support is refused at start-up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import compose_cfg
+from omegaconf import open_dict
+from PIL import Image
+
+from inr_bench.backbones import load_model
+from inr_bench.batched import StackedNetworks, expand_members, is_batched
+from inr_bench.batched.loop import train_many
+from inr_bench.batched.members import build_member, image_set
+from inr_bench.errors import UserError
+from inr_bench.train import train
+
+TINY = ["debug=smoke", "logger=none", "signal.resize=16", "~metrics.lpips", "~metrics.ssim"]
+MLPS = ["siren", "finer", "wire", "gauss", "ffn", "pemlp", "relu_mlp"]
+PAIRS = [(b, "native") for b in MLPS] + [
+    (b, i) for b in ("siren", "finer") for i in ("weight_scaling", "nfsl", "xavier")
+]
+SEEDS = [0, 1, 2]
+
+
+@pytest.mark.parametrize("backbone,init", PAIRS, ids=lambda x: str(x))
+def test_stacked_members_are_the_single_networks(backbone, init):
+    """Stacking keeps every member's init, and the batched forward and gradients equal each
+    member's own (the same weights through the backbone's own forward)."""
+    cfg = compose_cfg([*TINY, f"backbone={backbone}", f"init={init}", "+seeds=[0,1,2]"])
+    singles = [build_member(cfg, m)[1] for m in expand_members(cfg)]
+    net = StackedNetworks(singles)
+    x = torch.rand(3, 40, 2) * 2 - 1
+    y = net(x)
+    y.square().sum().backward()
+    for i, single in enumerate(singles):
+        torch.testing.assert_close(y[i], single(x[i]), rtol=1e-6, atol=1e-6)  # bmm vs addmm
+        single(x[i]).square().sum().backward()
+        for name, p in single.named_parameters():
+            assert torch.equal(net.params[name][i], p), (backbone, init, name)
+            torch.testing.assert_close(net.params[name].grad[i], p.grad, rtol=1e-5, atol=1e-5)
+    assert net.flat_weights().shape == (3, singles[0].num_parameters())  # complex: 2 each
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["sampler=uniform", "init=weight_scaling", "init.alpha=1.5", "optim.lr_decay=0.1"],
+        ["sampler=nint", "backbone=wire", "signal.value_range=[0,1]"],
+    ],
+    ids=lambda o: o[0],
+)
+def test_batched_run_equals_single_runs(overrides, tmp_path):
+    """K = 3 seeds in one Adam over stacked tensors = 3 separate runs of ``train``: each member's
+    loss is summed over members (not averaged) and Adam is elementwise. Samplers draw their own
+    indices per member (uniform, NINT scores on member i's own network)."""
+    steps = ["steps=5", "eval_every=5", "log_every=2", "signal.super_resolution=0"]
+    cfg = compose_cfg([*TINY, *steps, *overrides, "+seeds=[0,1,2]"], tmp_path / "k")
+    batched = train_many(cfg)
+    for i, seed in enumerate(SEEDS):
+        single_cfg = cfg.copy()
+        with open_dict(single_cfg):
+            del single_cfg["seeds"]
+            single_cfg.seed, single_cfg.run_dir = seed, str(tmp_path / f"{i}")
+        single = train(single_cfg)
+        a = load_model(tmp_path / f"{i}/model.pt").state_dict()
+        b = load_model(tmp_path / f"k/members/{i}/model.pt").state_dict()
+        for name in a:
+            torch.testing.assert_close(b[name], a[name], rtol=1e-5, atol=1e-5, msg=name)
+        member = batched["members"][i]
+        assert member["seed"] == seed
+        assert member["eval/psnr"] == pytest.approx(single["eval/psnr"], abs=1e-4)
+
+
+def test_signal_set_run_folder(tmp_path):
+    """Two images × two seeds: image-major members, per-member and mean ± std metrics, per-member
+    scalars in metrics.jsonl, grids of reconstructions and errors."""
+    images = "signal.image=[skimage:astronaut,skimage:coffee]"
+    cfg = compose_cfg([*TINY, images, "signal.crop=256", "+seeds=[3,4]"], tmp_path)
+    result = train_many(cfg)
+    final = json.loads((tmp_path / "metrics.json").read_text())
+    members = final["members"]
+    assert [(m["image"], m["seed"]) for m in members] == [
+        ("skimage:astronaut", 3),
+        ("skimage:astronaut", 4),
+        ("skimage:coffee", 3),
+        ("skimage:coffee", 4),
+    ]
+    psnrs = torch.tensor([m["eval/psnr"] for m in members], dtype=torch.float64)
+    assert final["eval/psnr"] == pytest.approx(psnrs.mean().item())
+    assert final["eval/psnr_std"] == pytest.approx(psnrs.std(unbiased=False).item())
+    assert result["num_members"] == 4 and psnrs.std() > 0
+    series = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert any("member/3/eval/psnr" in r and "eval/psnr_std" in r for r in series)
+    assert any("member/0/train/loss" in r for r in series)
+    for name in ("reconstructions.png", "errors.png", "curves.png", "members/3/model.pt"):
+        assert (tmp_path / name).is_file(), name
+    assert Image.open(tmp_path / "reconstructions.png").size == (32, 32)  # 2 x 2 cells of 16^2
+
+
+def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
+    for name in ("b.png", "a.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert image_set(str(tmp_path)) == [str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+    assert image_set(str(tmp_path / "b*")) == [str(tmp_path / "b.png")]
+    assert image_set(["x.png", "y.png"]) == ["x.png", "y.png"]
+    assert image_set("div2k")[:2] == ["div2k/00.png", "div2k/01.png"]
+    assert image_set("skimage:astronaut") is None and image_set("kodak/kodim01") is None
+    with pytest.raises(UserError, match="matches no image"):
+        image_set(str(tmp_path / "z*"))
+    assert not is_batched(compose_cfg(TINY))
+    assert is_batched(compose_cfg([*TINY, "+seeds=[0]"]))
+    assert is_batched(compose_cfg([*TINY, "signal.image=kodak"]))
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["sampler=egra"], "samplers"),
+        (["schedule=aire"], "schedule=none"),
+        (["resume=true"], "resume"),
+        (["+seeds=[0,0]"], "twice"),
+        (["signal.image=[skimage:astronaut,skimage:coffee]", "signal.resize=[16,20]"], None),
+        (["signal.image=[skimage:astronaut,skimage:camera]"], "identical shapes"),
+    ],
+    ids=lambda o: str(o)[:30],
+)
+def test_unsupported_choices_are_refused(overrides, message, tmp_path):
+    sets = any(o.startswith(("+seeds", "signal.image")) for o in overrides)
+    seeds = [] if sets else ["+seeds=[0,1]"]
+    cfg = compose_cfg([*TINY, *overrides, *seeds], tmp_path)
+    if message is None:  # same size: fine; a different size for one member is refused
+        cfg.signal.resize = None
+        message = "as many training points"
+    with pytest.raises(UserError, match=message):
+        train_many(cfg)
