@@ -1,8 +1,8 @@
 """Dataset registry: what lives under the data root, where it comes from, how to check it.
 
-The data root is ``$INR_BENCH_DATA``, else ``~/.cache/inr_bench/data``. Its layout mirrors the
-reference folder ``../shared/data`` (``kodak/kodim01.png``, ``audio/bach.wav``, ...), so that
-folder can serve as the root as it is.
+The data root is ``$INR_BENCH_DATA``, else ``~/.cache/inr_bench/data``. It holds one folder per
+dataset (``kodak/kodim01.png``, ``audio/bach.wav``, ...), so a copy of another machine's data
+root serves as it is.
 
     python -m inr_bench.data list
     python -m inr_bench.data download kodak [--root DIR] [--no-verify] [--force]
@@ -15,19 +15,22 @@ import argparse
 import contextlib
 import gzip
 import hashlib
+import http.client
 import logging
 import os
 import shlex
+import shutil
 import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from inr_bench.datasets import DATASETS, Dataset, RemoteFile
+from inr_bench.datasets import DATASETS, Archive, Dataset, RemoteFile
 from inr_bench.errors import UserError
 
 ENV_VAR = "INR_BENCH_DATA"
@@ -46,6 +49,15 @@ class ChecksumError(RuntimeError):
     """Downloaded bytes do not match the registered sha256; nothing was written."""
 
 
+class DownloadError(UserError, OSError):
+    """A dataset could not be fetched (offline, URL gone); nothing was written under the root."""
+
+
+# What a failed fetch raises: no network or DNS (URLError), HTTP errors (HTTPError is a URLError),
+# a connection cut or stalled mid-file.
+_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
+
+
 def data_root() -> Path:
     """``$INR_BENCH_DATA`` if set, else ``~/.cache/inr_bench/data``."""
     root = os.environ.get(ENV_VAR)
@@ -60,6 +72,12 @@ def get_dataset(name: str) -> Dataset:
             "(`python -m inr_bench.data list` describes them)"
         )
     return DATASETS[name]
+
+
+def _names(names: list[str]) -> str:
+    """ "a, b, c", or "first ... last" for a long list."""
+    names = names or ["none registered"]
+    return f"{names[0]} ... {names[-1]}" if len(names) > 6 else ", ".join(names)
 
 
 def _fetch_hint(dataset: Dataset, root: Path | None) -> str:
@@ -88,8 +106,7 @@ def resolve(ref: str, root: Path | None = None) -> Path:
     if path.is_file():
         return path
     if entry is None:  # not a registered name: maybe a typo, so list the real ones too
-        names = [f.name.split(".")[0] for f in dataset.files] or ["none registered"]
-        known = f"{names[0]} ... {names[-1]}" if len(names) > 6 else ", ".join(names)
+        known = _names([f.name.split(".")[0] for f in dataset.files])
         raise DatasetMissingError(
             f"{path} does not exist ({dataset.name} has {known}): {_fetch_hint(dataset, root)}"
         )
@@ -157,45 +174,103 @@ def _open_member(archive: Path, url: str, member: str) -> Iterator[IO[bytes]]:
         raise RuntimeError(f"{url}: cannot extract, expected .zip, .tar, .tar.gz or .gz")
 
 
-def _fetch(url: str, target: Path, expected: str | None, name: str) -> None:
+def _fetch(url: str, target: Path, expected: str | None, name: str, hint: str) -> None:
     log.info("fetching %s -> %s", url, target)
-    with urllib.request.urlopen(url, timeout=60) as response:
-        _write_atomic(response, target, expected, url, name)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            _write_atomic(response, target, expected, url, name)
+    except _NETWORK_ERRORS as err:
+        reason = getattr(err, "reason", None) or err
+        raise DownloadError(f"could not download {name} from {url} ({reason}): {hint}") from err
+
+
+def _offline_hint(dataset: Dataset, folder: Path, root: Path | None) -> str:
+    """What to do when the network is not there: the files by hand, or a root that has them."""
+    other = "--root" if root is not None else ENV_VAR
+    return (
+        f"nothing was written. Without network access, copy its files "
+        f"({_names([f.name for f in dataset.files])}) into {folder}/, or set {other} to a data "
+        f"root that already has {dataset.folder}/"
+    )
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _move_into(staging: Path, folder: Path) -> None:
+    """Put the fetched files in place: the whole folder at once when it is new."""
+    if not folder.exists():
+        os.replace(staging, folder)
+        return
+    for path in staging.iterdir():
+        os.replace(path, folder / path.name)
 
 
 def download(name: str, root: Path | None = None, verify: bool = True, force: bool = False) -> Path:
     """Fetch dataset ``name`` into ``<root>/<folder>`` and return that folder. Files already
     present with a matching checksum are skipped unless ``force``; ``verify=False`` accepts
-    bytes whose sha256 differs from the registered one."""
+    bytes whose sha256 differs from the registered one. Everything is fetched into a temporary
+    folder beside it and moved into place once all of it arrived, so a failed download leaves
+    the root as it was (no empty or partial folder); DownloadError says what to do offline."""
     dataset = get_dataset(name)
-    folder = (Path(root).expanduser() if root is not None else data_root()) / dataset.folder
+    base = Path(root).expanduser() if root is not None else data_root()
+    folder = base / dataset.folder
     if dataset.manual:
         raise RuntimeError(f"{dataset.name} cannot be downloaded automatically: {dataset.manual}")
-    folder.mkdir(parents=True, exist_ok=True)
 
     def wanted(entry: RemoteFile) -> bool:
         path = folder / entry.name
         return force or not (is_intact(entry, path) if verify else path.is_file())
 
-    for entry in dataset.files:
-        if entry.url is not None and wanted(entry):
-            _fetch(entry.url, folder / entry.name, entry.sha256 if verify else None, name)
-    for archive in dataset.archives:
-        entries = [dataset.file(target) or RemoteFile(target) for _, target in archive.members]
-        if not any(wanted(entry) for entry in entries):
-            continue
-        temp = folder / f".{archive.url.rsplit('/', 1)[-1]}.download"
-        try:
-            _fetch(archive.url, temp, archive.sha256 if verify else None, name)
-            for (member, _), entry in zip(archive.members, entries, strict=True):
-                with _open_member(temp, archive.url, member) as source:
-                    expected = entry.sha256 if verify else None
-                    _write_atomic(
-                        source, folder / entry.name, expected, f"{archive.url}:{member}", name
-                    )
-        finally:
-            temp.unlink(missing_ok=True)
+    files = [e for e in dataset.files if e.url is not None and wanted(e)]
+    archives = [
+        (archive, [dataset.file(target) or RemoteFile(target) for _, target in archive.members])
+        for archive in dataset.archives
+    ]
+    archives = [(archive, entries) for archive, entries in archives if any(map(wanted, entries))]
+    if not files and not archives:
+        return folder
+    hint = _offline_hint(dataset, folder, root)
+    created = _missing_parents(base)
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=base, prefix=f".{dataset.folder}.", suffix=".download"))
+    done = False
+    try:
+        for entry in files:
+            _fetch(entry.url, staging / entry.name, entry.sha256 if verify else None, name, hint)
+        for archive, entries in archives:
+            _fetch_archive(archive, entries, staging, verify, name, hint)
+        _move_into(staging, folder)
+        done = True
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in [] if done else created:  # the data root too, when this call made it
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only if empty, which it is unless someone else wrote there
     return folder
+
+
+def _fetch_archive(
+    archive: Archive, entries: list[RemoteFile], staging: Path, verify: bool, name: str, hint: str
+) -> None:
+    """Download ``archive`` into ``staging`` and extract its registered members beside it."""
+    temp = staging / f".{archive.url.rsplit('/', 1)[-1]}.archive"
+    try:
+        _fetch(archive.url, temp, archive.sha256 if verify else None, name, hint)
+        for (member, _), entry in zip(archive.members, entries, strict=True):
+            with _open_member(temp, archive.url, member) as source:
+                expected = entry.sha256 if verify else None
+                _write_atomic(
+                    source, staging / entry.name, expected, f"{archive.url}:{member}", name
+                )
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _status(dataset: Dataset, folder: Path) -> tuple[str, int]:

@@ -13,7 +13,8 @@ class RemoteFile:
     """One file of a dataset. ``name`` is its path under the dataset folder; ``url`` is None when
     an archive of the dataset provides it or it has no public source. ``sha256`` is that of the
     bytes ``url`` serves; ``also_accept`` lists other byte-exact copies known to hold the same
-    content (the shared folder's copies where they differ from the source's bytes)."""
+    content (the reference copies this project was set up with, where they differ from the
+    source's bytes)."""
 
     name: str
     url: str | None = None
@@ -56,13 +57,13 @@ def _github(repo_at_commit: str, path: str) -> str:
 
 # Checksum provenance (sha256 of a file as it lands under the root):
 # - Confirmed against the source: div2k, audio, stanford-bunny.obj, spot.obj (git blobs at the
-#   pinned commits below equal the shared copies); colin27 (MRIcron git blob; the shared copy is
-#   byte-identical to Debian mricron-data 1.2.20211006+dfsg-4 templates/ch2.nii.gz, a re-gzip of
-#   the same NIfTI: both decompress to sha256 707a360b...); armadillo.off (byte-identical to
-#   data/meshes/armadillo.off in Debian libcgal-demo 5.5.1-2's data.tar.gz).
-# - Only from the shared copy: the LPIPS AlexNet weights (a local conversion, no public source).
-# - Unknown (None): kodak as served by r0k.us (the shared copies are re-encoded PNGs, one IDAT and
-#   no metadata, smaller than public manifests of the r0k.us files, so they are only
+#   pinned commits below equal the reference copies); colin27 (MRIcron git blob; the reference
+#   copy is byte-identical to Debian mricron-data 1.2.20211006+dfsg-4 templates/ch2.nii.gz, a
+#   re-gzip of the same NIfTI: both decompress to sha256 707a360b...); armadillo.off
+#   (byte-identical to data/meshes/armadillo.off in Debian libcgal-demo 5.5.1-2's data.tar.gz).
+# - Only from the reference copy: the LPIPS AlexNet weights (a local conversion, no public source).
+# - Unknown (None): kodak as served by r0k.us (the reference copies are re-encoded PNGs, one IDAT
+#   and no metadata, smaller than public manifests of the r0k.us files, so they are only
 #   `also_accept`), div2k_valid, stanford, scalarflow.
 # No URL here was fetched when this was written (offline); the GitHub paths were checked in the
 # repositories' history, CGAL's only through Debian's copy of its 5.5.1 release.
@@ -72,7 +73,7 @@ _MODELS = "alecjacobson/common-3d-test-models@8a4f8642acaf43f9cd7b67858a1502e105
 _MRICRON = "neurolabusc/MRIcron@ac40c6acb2ea15d57ac13311954a2d7a579b8d25"
 _STANFORD = "https://graphics.stanford.edu"
 
-_KODAK_SHARED = """
+_KODAK_REFERENCE = """
 6b4fbe6f3e8e0e20150d5b0c32248bf072e22b5989d415f96f796c5b7004a70f
 1788370471429d992750a09caf6702ac74e56962447de02520d4b161738c0369
 b9c800ee568f0b18c983817df08d9f7f24a7ddb3abfdc31bde9234c4fde83137
@@ -136,7 +137,7 @@ _DATASETS = (
                 f"https://r0k.us/graphics/kodak/kodak/kodim{i:02d}.png",
                 also_accept=(sha,),
             )
-            for i, sha in enumerate(_KODAK_SHARED, start=1)
+            for i, sha in enumerate(_KODAK_REFERENCE, start=1)
         ),
         size="15 MB",
     ),
@@ -251,7 +252,8 @@ _DATASETS = (
             ),
         ),
         size="9.9 MB",
-        manual="copy weights/ from the reference folder ../shared/data (no public download)",
+        manual="no public download: copy weights/lpips_alexnet_features.pth from a data root that "
+        "has it",
     ),
     Dataset(
         "scalarflow",

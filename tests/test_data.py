@@ -1,7 +1,7 @@
 """Dataset registry: resolving references, error messages, atomic verified downloads, the CLI.
 
 Fast and offline: downloads come from ``file://`` URLs of files written to a tmp folder, and the
-real registry is only read (plus one ``data`` test that checks the shared copies' checksums).
+real registry is only read (plus one ``data`` test that checks the data root's checksums).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 import tarfile
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -20,8 +21,6 @@ import pytest
 from inr_bench import data
 from inr_bench.datasets import Archive, Dataset, RemoteFile
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 def sha(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
@@ -29,7 +28,7 @@ def sha(payload: bytes) -> str:
 
 @pytest.fixture
 def root(tmp_path, monkeypatch) -> Path:
-    """An empty data root, also set as INR_BENCH_DATA (conftest may point it at shared data)."""
+    """An empty data root, also set as INR_BENCH_DATA (conftest may point it at real data)."""
     path = tmp_path / "root"
     path.mkdir()
     monkeypatch.setenv(data.ENV_VAR, str(path))
@@ -146,7 +145,7 @@ def test_missing_file_with_explicit_root_gives_root_flag(tmp_path):
 
 
 def test_manual_dataset_says_how_to_get_it(root):
-    with pytest.raises(data.DatasetMissingError, match="shared/data"):
+    with pytest.raises(data.DatasetMissingError, match="no public download: copy weights/"):
         data.resolve("weights/lpips_alexnet_features")
     with pytest.raises(RuntimeError, match="cannot be downloaded automatically.*mediatum"):
         data.download("scalarflow")
@@ -203,8 +202,7 @@ def test_checksum_mismatch_raises_and_writes_nothing(root, toy, monkeypatch):
     assert f"got {sha(toy['a.txt'])}" in message
     assert "--no-verify" in message
     folder = root / "toy_folder"
-    assert not (folder / "a.txt").exists()
-    assert leftovers(folder) == []
+    assert list(root.iterdir()) == []  # no folder, no temp files
     data.download("toy", verify=False)
     assert (folder / "a.txt").read_bytes() == toy["a.txt"]
 
@@ -219,8 +217,7 @@ def test_archive_member_checksum_is_verified(root, toy, monkeypatch):
     )
     with pytest.raises(data.ChecksumError, match=r"pack\.zip:pack/c\.ply"):
         data.download("toy")
-    assert not (root / "toy_folder" / "c.ply").exists()
-    assert leftovers(root / "toy_folder") == []
+    assert list(root.iterdir()) == []
 
 
 def test_interrupted_download_leaves_no_file(root, toy, monkeypatch):
@@ -229,10 +226,51 @@ def test_interrupted_download_leaves_no_file(root, toy, monkeypatch):
             raise ConnectionResetError("connection dropped")
 
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Broken(b""))
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(data.DownloadError, match="connection dropped") as err:
         data.download("toy")
-    folder = root / "toy_folder"
-    assert [p.name for p in folder.iterdir()] == []
+    assert isinstance(err.value.__cause__, ConnectionResetError)
+    assert list(root.iterdir()) == []
+
+
+def no_network(url, *args, **kwargs):
+    raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+
+def test_offline_download_names_dataset_url_and_fix_and_leaves_no_folder(
+    tmp_path, toy, monkeypatch
+):
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    root = tmp_path / "new" / "root"  # made by the call, so removed again
+    monkeypatch.setenv(data.ENV_VAR, str(root))
+    with pytest.raises(data.DownloadError) as err:
+        data.download("toy")
+    message = str(err.value)
+    assert isinstance(err.value, OSError) and "\n" not in message
+    assert message.startswith(f"could not download toy from {data.DATASETS['toy'].files[0].url} (")
+    assert "name resolution" in message
+    assert "nothing was written. Without network access, copy its files (a.txt, b.bin," in message
+    assert f"into {root / 'toy_folder'}/, or set INR_BENCH_DATA to" in message
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_download_keeps_a_partial_folder_as_it_was(root, toy, monkeypatch):
+    folder = data.download("toy")
+    (folder / "a.txt").unlink()
+    (folder / "c.ply").write_bytes(b"corrupt")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(data.DownloadError, match=r"set --root to a data root"):
+        data.download("toy", root=root)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in root.iterdir()) == ["toy_folder"]
+
+
+def test_cli_download_offline_prints_one_line(root, toy, monkeypatch, capsys):
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    assert data.main(["download", "toy"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not download toy from file:") and err.count("\n") == 1
+    assert list(root.iterdir()) == []
 
 
 # --- CLI -----------------------------------------------------------------------------------------
@@ -286,13 +324,22 @@ def test_registry_entry_is_consistent(name):
 
 
 @pytest.mark.data
-def test_shared_copies_match_their_registered_checksums():
-    if not SHARED.is_dir():
-        pytest.skip(f"no reference data folder at {SHARED}")
-    checked, wrong = 0, []
+def test_data_root_files_are_registered_and_match_their_checksums():
+    root = data.data_root()
+    checked, wrong, unregistered = 0, [], []
     for dataset in data.DATASETS.values():
+        folder = root / dataset.folder
+        names = {f.name for f in dataset.files}
+        if names and folder.is_dir():
+            unregistered += [
+                str(p)
+                for p in folder.rglob("*")
+                if p.is_file()
+                and not p.name.startswith(".")
+                and p.relative_to(folder).as_posix() not in names
+            ]
         for entry in dataset.files:
-            path = SHARED / dataset.folder / entry.name
+            path = folder / entry.name
             accepted = {entry.sha256, *entry.also_accept} - {None}
             if not path.is_file() or not accepted:
                 continue
@@ -301,6 +348,6 @@ def test_shared_copies_match_their_registered_checksums():
                 wrong.append(
                     f"{dataset.name}/{entry.name}: got {got}, registered {sorted(accepted)}"
                 )
+    assert checked > 0, f"no registered file with a checksum under {root}"
     assert not wrong, "\n".join(wrong)
-    shared_files = [p for p in SHARED.rglob("*") if p.is_file() and p.name != "README.md"]
-    assert checked == len(shared_files), "a shared file has no registered checksum"
+    assert not unregistered, f"files the registry does not know: {unregistered}"
