@@ -26,7 +26,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -43,6 +43,11 @@ class DatasetMissingError(FileNotFoundError):
 
 class UnknownDatasetError(UserError, ValueError):
     """A dataset name that is not in the registry; the message lists the known ones."""
+
+
+class UnknownReferenceError(UnknownDatasetError, FileNotFoundError):
+    """A config string that names neither an existing file nor a registered dataset: it is both
+    a missing file and an unknown dataset name, so either ``except`` catches it."""
 
 
 class ChecksumError(RuntimeError):
@@ -75,7 +80,7 @@ def get_dataset(name: str) -> Dataset:
 
 
 def _names(names: list[str]) -> str:
-    """ "a, b, c", or "first ... last" for a long list."""
+    """The names comma-separated, or only the first and the last of a long list."""
     names = names or ["none registered"]
     return f"{names[0]} ... {names[-1]}" if len(names) > 6 else ", ".join(names)
 
@@ -89,28 +94,66 @@ def _fetch_hint(dataset: Dataset, root: Path | None) -> str:
     return f"run `{command}` (or set {ENV_VAR} to a folder that has {dataset.folder}/)"
 
 
-def resolve(ref: str, root: Path | None = None) -> Path:
-    """``"kodak/kodim05"`` (suffix optional) -> the file under the data root; ``"kodak"`` -> the
-    dataset folder. Raises DatasetMissingError naming the path and the command that fetches it."""
-    name, _, file_ref = ref.strip("/").partition("/")
-    dataset = get_dataset(name)
+def resolve(
+    ref: str,
+    key: str | None = None,
+    kind: str | None = None,
+    suffixes: Sequence[str] = (),
+    root: Path | None = None,
+) -> Path:
+    """The path a config string names, by one rule, in this order:
+
+    1. ``ref`` (``~`` expanded, relative to the working directory) exists: that path;
+    2. else, if ``ref`` is relative and its first part is a registered dataset: that dataset's
+       item under the data root (``kodak/kodim05``, suffix optional; ``kodak`` alone is the
+       dataset folder), DatasetMissingError with the command that fetches it when absent;
+    3. else UnknownReferenceError (a FileNotFoundError) naming both places looked in.
+
+    ``key`` (e.g. "signal.image") prefixes every message. With ``kind`` (e.g. "mesh") the path
+    must be a file, and with ``suffixes`` its name must end in one of them (case-insensitive);
+    UserError otherwise. Names that only one signal knows (``builtin:torus``,
+    ``skimage:astronaut``, ``synthetic``) are that signal's to handle before calling this."""
+    what = f"{key}={ref}" if key else ref
+    local = Path(ref).expanduser()
+    if local.exists():
+        path = local
+    else:
+        name, _, item = ref.strip("/").partition("/")
+        if local.is_absolute() or name not in DATASETS:
+            looked = f"no such file {local.absolute()}"
+            if not local.is_absolute():  # it might have meant a dataset item
+                looked += f", and {name!r} is not a dataset ({', '.join(DATASETS)})"
+            raise UnknownReferenceError(f"{what}: {looked}")
+        path = _dataset_path(DATASETS[name], item, f"{what}: neither {local.absolute()} nor", root)
+    if kind is not None:
+        _check_file(path, what, kind, suffixes)
+    return path
+
+
+def _dataset_path(dataset: Dataset, item: str, neither: str, root: Path | None) -> Path:
+    """The dataset's folder (``item`` empty; complete only) or its file ``item``; ``neither``
+    opens the message, naming the local path looked at first."""
     folder = (Path(root).expanduser() if root is not None else data_root()) / dataset.folder
-    if not file_ref:
+    hint = _fetch_hint(dataset, root)
+    if not item:
         if folder.is_dir() and all((folder / f.name).is_file() for f in dataset.files):
             return folder
-        raise DatasetMissingError(
-            f"{folder} is missing or incomplete: {_fetch_hint(dataset, root)}"
-        )
-    entry = dataset.file(file_ref)
-    path = folder / (entry.name if entry else file_ref)
+        raise DatasetMissingError(f"{neither} a complete {folder} exists: {hint}")
+    entry = dataset.file(item)
+    path = folder / (entry.name if entry else item)
     if path.is_file():
         return path
     if entry is None:  # not a registered name: maybe a typo, so list the real ones too
-        known = _names([f.name.split(".")[0] for f in dataset.files])
-        raise DatasetMissingError(
-            f"{path} does not exist ({dataset.name} has {known}): {_fetch_hint(dataset, root)}"
-        )
-    raise DatasetMissingError(f"{path} does not exist: {_fetch_hint(dataset, root)}")
+        names = _names([f.name.split(".")[0] for f in dataset.files])
+        raise DatasetMissingError(f"{neither} {path} exists ({dataset.name} has {names}): {hint}")
+    raise DatasetMissingError(f"{neither} {path} exists: {hint}")
+
+
+def _check_file(path: Path, what: str, kind: str, suffixes: Sequence[str]) -> None:
+    if path.is_dir():
+        raise UserError(f"{what}: {path} is a folder; name one {kind} file in it")
+    if suffixes and not path.name.lower().endswith(tuple(suffixes)):
+        raise UserError(f"{what}: {path} is not a {kind} file (expected {', '.join(suffixes)})")
 
 
 def _sha256(path: Path) -> str:
@@ -323,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "download":
             print(download(args.name, args.root, verify=not args.no_verify, force=args.force))
         else:
-            print(resolve(args.ref, args.root))
+            print(resolve(args.ref, root=args.root))
     except (OSError, ValueError, RuntimeError) as err:  # missing, unknown, checksum, network
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -16,24 +16,10 @@ import numpy as np
 import torch
 import trimesh
 
+from inr_bench import data
 from inr_bench.errors import UserError
 
 MESH_SUFFIXES = (".obj", ".ply", ".off", ".stl")
-
-
-def resolve_path(ref: str, key: str = "signal.mesh") -> Path:
-    """A file path, or a dataset item ("meshes/spot"; see ``python -m inr_bench.data list``)."""
-    path = Path(ref).expanduser()
-    if not path.exists() and not path.is_absolute() and "/" in ref:
-        from inr_bench import data
-
-        try:
-            return data.resolve(ref)  # raises with the download command when missing
-        except data.UnknownDatasetError:
-            pass
-    if not path.is_file():
-        raise FileNotFoundError(f"{key}={ref}: no such file {path}")
-    return path
 
 
 def builtin(name: str) -> trimesh.Trimesh:
@@ -46,14 +32,13 @@ def builtin(name: str) -> trimesh.Trimesh:
 
 
 def load_mesh(ref: str, key: str = "signal.mesh") -> trimesh.Trimesh:
-    """An OBJ / PLY / OFF / STL triangle mesh, a dataset item ("meshes/spot") or a built-in shape
-    ("builtin:torus"); UserError naming the file when it is empty, not a mesh, or has no faces.
-    A mesh that is not watertight is accepted with a warning."""
+    """A built-in shape ("builtin:torus") or the OBJ / PLY / OFF / STL triangle mesh that
+    ``inr_bench.data.resolve`` finds (a file, else a dataset item: "meshes/spot"); UserError
+    naming the file when it is empty, not a mesh, or has no faces. A mesh that is not watertight
+    is accepted with a warning."""
     if ref.startswith("builtin:"):
         return builtin(ref.removeprefix("builtin:"))
-    path = resolve_path(ref, key)
-    if path.suffix.lower() not in MESH_SUFFIXES:
-        raise UserError(f"{key}: {path} is not a mesh file (expected one of {MESH_SUFFIXES})")
+    path = data.resolve(ref, key, kind="mesh", suffixes=MESH_SUFFIXES)
     if path.stat().st_size == 0:
         raise UserError(f"{key}: {path} is empty")
     try:

@@ -144,7 +144,7 @@ def test_bad_volumes_fail_naming_the_file(tmp_path):
     np.save(tmp_path / "constant.npy", np.ones((3, 3, 3)))
     for name, problem in [
         ("flat.npy", "expected 3-D"),
-        ("v.raw", "not .npy"),
+        ("v.raw", r"not a volume file \(expected .npy, .npz, .nii, .nii.gz\)"),
         ("broken.npy", "not a readable volume"),
     ]:
         with pytest.raises(UserError, match=problem) as info:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from inr_bench import data
 from inr_bench.errors import UserError
 from inr_bench.metrics import for_kind
 from inr_bench.signals.base import Signal, predict
@@ -37,19 +38,13 @@ def synthetic(rate: int = 16_000, seconds: float = 1.0) -> np.ndarray:
 
 
 def load_wav(ref: str) -> tuple[int, np.ndarray]:
-    """(sample rate, (N, C) float64 samples) from a WAV file, a dataset item ("audio/bach") or
-    "synthetic" (1 s at 16 kHz, see ``synthetic``)."""
+    """(sample rate, (N, C) float64 samples) of "synthetic" (1 s at 16 kHz, see ``synthetic``) or
+    of what ``inr_bench.data.resolve`` finds: a WAV file, else a dataset item ("audio/bach")."""
     from scipy.io import wavfile
 
     if ref == "synthetic":
         return 16_000, synthetic()
-    path = Path(ref).expanduser()
-    if not path.exists() and "/" in ref and not path.is_absolute():
-        from inr_bench import data
-
-        path = data.resolve(ref)
-    if not path.is_file():
-        raise FileNotFoundError(f"signal.audio={ref}: no such file {path}")
+    path = data.resolve(ref, "signal.audio", kind="WAV", suffixes=(".wav", ".wave"))
     _check_complete(path)
     try:
         rate, samples = wavfile.read(path)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from inr_bench import data
 from inr_bench.errors import UserError
 from inr_bench.metrics.image import psnr, to_unit
 from inr_bench.signals.base import Signal, predict
@@ -25,8 +26,8 @@ from inr_bench.visual import error_map, plot_maps, plot_spectra, save_image
 
 
 def load_image(ref: str) -> np.ndarray:
-    """(H, W, C) float64 in [0, 1] from a file path, a dataset item ("kodak/kodim05", see
-    ``python -m inr_bench.data list``) or a scikit-image sample ("skimage:astronaut")."""
+    """(H, W, C) float64 in [0, 1] from a scikit-image sample ("skimage:astronaut") or what
+    ``inr_bench.data.resolve`` finds: a file, else a dataset item ("kodak/kodim05")."""
     if ref.startswith("skimage:"):
         import skimage.data
 
@@ -35,13 +36,7 @@ def load_image(ref: str) -> np.ndarray:
             raise UserError(f"signal.image={ref}: scikit-image has no sample image '{name}'")
         array = getattr(skimage.data, name)()
     else:
-        path = Path(ref).expanduser()
-        if not path.suffix and not path.exists():
-            from inr_bench import data
-
-            path = data.resolve(ref)  # raises with the download command when missing
-        if not path.is_file():
-            raise FileNotFoundError(f"signal.image={ref}: no such file {path}")
+        path = data.resolve(ref, "signal.image", kind="image")  # imageio knows many suffixes
         try:
             array = _read(path)
         except Exception as err:  # imageio raises several types for non-images

@@ -17,11 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from inr_bench import data
 from inr_bench.errors import UserError
 from inr_bench.metrics import for_kind
 from inr_bench.metrics.image import to_unit
 from inr_bench.signals.base import Signal, predict
 from inr_bench.visual import error_map, save_image
+
+VOLUME_SUFFIXES = (".npy", ".npz", ".nii", ".nii.gz")
 
 
 def smoke(shape: Sequence[int], seed: int = 0, puffs: int = 24) -> np.ndarray:
@@ -44,14 +47,9 @@ def smoke(shape: Sequence[int], seed: int = 0, puffs: int = 24) -> np.ndarray:
 
 
 def load_volume(ref: str, key: str | None = None) -> np.ndarray:
-    """(D, H, W) float64 from a file or dataset item; UserError naming the file otherwise."""
-    path = Path(ref).expanduser()
-    if not path.exists() and "/" in ref and not path.is_absolute():
-        from inr_bench import data
-
-        path = data.resolve(ref)
-    if not path.is_file():
-        raise FileNotFoundError(f"signal.volume={ref}: no such file {path}")
+    """(D, H, W) float64 from what ``inr_bench.data.resolve`` finds: a file, else a dataset item
+    ("volumes/colin27_t1"); UserError naming the file when it is not a readable 3-D volume."""
+    path = data.resolve(ref, "signal.volume", kind="volume", suffixes=VOLUME_SUFFIXES)
     name = path.name.lower()
     try:
         if name.endswith((".nii", ".nii.gz")):
@@ -61,12 +59,8 @@ def load_volume(ref: str, key: str | None = None) -> np.ndarray:
         elif name.endswith(".npz"):
             with np.load(path) as archive:
                 array = archive[key or archive.files[0]]
-        elif name.endswith(".npy"):
-            array = np.load(path)
         else:
-            raise UserError(f"signal.volume: {path} is not .npy, .npz, .nii or .nii.gz")
-    except UserError:
-        raise
+            array = np.load(path)
     except Exception as err:
         raise UserError(f"signal.volume: {path} is not a readable volume ({err})") from err
     array = np.squeeze(array)
