@@ -16,17 +16,28 @@ from typing import Any
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Atomic JSON write: a crash never leaves a half-written file."""
+    """Atomic, standard JSON write: a crash never leaves a half-written file, and NaN / ±inf
+    (which JSON cannot spell) are written as null, at any depth."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_jsonable, allow_nan=True) + "\n")
+    tmp.write_text(json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
     os.replace(tmp, path)
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: mappings and sequences recursively, numpy / torch scalars
+    and arrays as Python numbers and lists, paths as strings, non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
     if isinstance(value, Path):
         return str(value)
+    if hasattr(value, "tolist"):  # numpy / torch scalars (0-d) and arrays
+        return jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
