@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -106,11 +107,46 @@ def _has_wandb_key() -> bool:
     return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
 
 
+# The parts of a run, in the order its tags list them (conf/<group>/ option names).
+PART_GROUPS = ("signal", "backbone", "init", "sampler", "schedule")
+MESH_TYPES = (".glb", ".gltf", ".obj", ".stl")  # what wandb.Object3D shows
+
+
+def wandb_labels(
+    run_dir: Path, name: str | None, group: str | None, tags: Sequence[str]
+) -> tuple[str, str | None, list[str]]:
+    """W&B name, group and tags of a run. Explicit values win; else, under Hydra, a sweep's jobs
+    share a group (experiment and sweep folder) and are named by their overrides, a single run is
+    named by its experiment (or backbone/signal) and start time, and the tags name the parts.
+    ``name`` equal to the run folder's path (train()'s fallback) counts as unset."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    name = None if name in (None, "", str(run_dir)) else name
+    if not HydraConfig.initialized():
+        return name or run_dir.name, group, list(tags)
+    hydra = HydraConfig.get()
+    choices = {k: v for k, v in hydra.runtime.choices.items() if v is not None}
+    experiment = choices.get("experiment")
+    parts = [f"{g}={choices[g]}" for g in PART_GROUPS if g in choices]
+    label = experiment or "/".join(choices[g] for g in ("backbone", "signal") if g in choices)
+    if hydra.mode == RunMode.MULTIRUN:
+        sweep = "/".join(Path(hydra.sweep.dir).parts[-2:])
+        group = group or (f"{experiment} {sweep}" if experiment else sweep)
+        name = name or hydra.job.override_dirname or f"job {hydra.job.num}"
+    else:
+        group = group or experiment
+        name = name or f"{label} {run_dir.name}".strip()
+    extra = [f"experiment={experiment}"] if experiment else []
+    return name, group, list(dict.fromkeys([*parts, *extra, *tags]))
+
+
 class WandbLogger:
     """Mirror of the run folder in W&B, imported lazily.
 
     ``mode``: online / offline / disabled; when unset, ``WANDB_MODE`` decides, else online
-    if an API key is configured (WANDB_API_KEY or ~/.netrc) and offline otherwise.
+    if an API key is configured (WANDB_API_KEY or ~/.netrc) and offline otherwise. Name, group
+    and tags: see ``wandb_labels``. Media: PNG as images, meshes as 3-D objects, WAV as audio.
     """
 
     def __init__(
@@ -124,6 +160,8 @@ class WandbLogger:
         mode: str | None = None,
     ) -> None:
         mode = mode or os.environ.get("WANDB_MODE") or ("online" if _has_wandb_key() else "offline")
+        run_dir = Path(run_dir)
+        name, group, tags = wandb_labels(run_dir, name, group, tags)
         import wandb
 
         self.wandb = wandb
@@ -132,7 +170,7 @@ class WandbLogger:
             entity=entity,
             group=group,
             name=name,
-            tags=list(tags),
+            tags=tags,
             dir=str(run_dir),
             mode=mode,
             reinit="finish_previous",
@@ -151,13 +189,37 @@ class WandbLogger:
         self.run.log(metrics, step=step)
 
     def log_media(self, media: dict[str, Path], step: int) -> None:
-        images = {
-            f"media/{k}": self.wandb.Image(str(v))
-            for k, v in media.items()
-            if str(v).endswith(".png")
-        }
-        if images:
-            self.run.log(images, step=step)
+        """PNG -> wandb.Image, GLB/GLTF/OBJ/STL -> wandb.Object3D, WAV -> wandb.Audio. A PLY
+        mesh goes as GLB, unless the same mesh is already there as a type W&B shows."""
+        paths = {k: Path(v) for k, v in media.items()}
+        shown = {p.with_suffix("") for p in paths.values() if p.suffix in MESH_TYPES}
+        with tempfile.TemporaryDirectory() as tmp:
+            logged = {}
+            for key, path in paths.items():
+                if path.suffix == ".ply" and path.with_suffix("") not in shown:
+                    path = _ply_as_glb(path, Path(tmp))
+                item = self._media_item(path)
+                if item is not None:
+                    logged[f"media/{key}"] = item
+            if logged:
+                self.run.log(logged, step=step)
+
+    def _media_item(self, path: Path) -> Any:
+        if path.suffix == ".png":
+            return self.wandb.Image(str(path))
+        if path.suffix in MESH_TYPES:
+            return self.wandb.Object3D(str(path))
+        if path.suffix == ".wav":
+            return self.wandb.Audio(str(path))
+        return None
 
     def finish(self) -> None:
         self.run.finish()
+
+
+def _ply_as_glb(path: Path, folder: Path) -> Path:
+    import trimesh
+
+    glb = folder / f"{path.stem}.glb"
+    trimesh.load(path, force="mesh").export(glb)
+    return glb
