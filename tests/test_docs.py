@@ -12,7 +12,8 @@ from conftest import REPO
 PROTOCOLS = REPO / "docs" / "protocols.md"
 # Outside the checkout: the reference folder and the notes it held before docs/protocols.md.
 FOREIGN = re.compile(r"\.\./shared|\bPROTOCOLS\b")
-# A citation: docs/protocols.md "Heading" (a comma or colon and line breaks allowed between).
+# A citation: the path, then the section heading in double quotes (a comma, a colon or a line
+# break may come between them).
 CITATION = re.compile(r'docs/protocols\.md[,:]?\s*"([^"\n]+)"')
 
 
