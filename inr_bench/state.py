@@ -45,5 +45,4 @@ class TrainState:
     model: Backbone
     optimizer: torch.optim.Optimizer
     signal: Signal
-    last_loss: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)

@@ -1,105 +1,55 @@
-"""The training loop: ``train(cfg) -> dict`` reads top to bottom; ``main`` is the CLI.
+"""The training loop: ``train(cfg) -> dict`` = build, restore, loop, finish; ``main`` is the CLI.
 
 python -m inr_bench.train [group=option ...] [key=value ...]
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import random
 import sys
 import time
+import traceback
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from inr_bench.backbones.base import build_model, save_model, single_backward
-from inr_bench.errors import UserError
+from inr_bench import run_folder
+from inr_bench.backbones.base import save_model, single_backward
+from inr_bench.build import Run, build, check_config, checkpoint
+from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
+from inr_bench.run_folder import log_to_folder, run_dir_of
+from inr_bench.runtime import StopRequest, Stopwatch
 from inr_bench.state import Batch, TrainState
-from inr_bench.visual import plot_curves
+
+log = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or inf; the message names the step range and the checkpoint."""
-
-
-def check_config(cfg: DictConfig) -> None:
-    """Reject impossible values at start-up, naming the key."""
-    for key in ("steps", "eval_every", "log_every"):
-        if not isinstance(cfg[key], int) or cfg[key] <= 0:
-            raise UserError(
-                f"{key} must be a positive integer, got {cfg[key]!r} (override {key}=N)"
-            )
-    if not isinstance(cfg.checkpoint_every, int) or cfg.checkpoint_every < 0:
-        raise UserError(f"checkpoint_every must be an integer >= 0, got {cfg.checkpoint_every!r}")
-    for key in ("chunk", "eval_chunk"):
-        if cfg[key] != "auto" and (not isinstance(cfg[key], int) or cfg[key] <= 0):
-            raise UserError(f"{key} must be 'auto' or a positive integer, got {cfg[key]!r}")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"device={name} but CUDA is not available here (use device=auto or cpu)")
-    return torch.device(name)
-
-
-def sync(device: torch.device) -> None:
-    """Wait for queued GPU work so that wall-clock timings are real."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def chunk_size(cfg_chunk: int | str, model: torch.nn.Module, device: torch.device, n: int) -> int:
-    """Points per forward/backward. On CPU, chunks whose (chunk, width) activations stay
-    near 4 MB keep the elementwise sine passes in cache: the 5x256 SIREN step on 65 536
-    points runs ~3x faster than full batch (scripts/bench_step.py)."""
-    if cfg_chunk != "auto":
-        return int(cfg_chunk)
-    if device.type != "cpu":
-        return max(n, 1)
-    # widest layer output (not the widest tensor: a hash-grid table has 10^4 rows)
-    width = max(
-        (int(m.out_features) for m in model.modules() if hasattr(m, "out_features")), default=256
-    )
-    return max(256, (1 << 20) // width)
-
-
-def lr_factor(step: int, steps: int, decay: float | None) -> float:
-    """decay^(t/T): the FINER code's LambdaLR(0.1 ** min(t / T, 1)); 1 when decay is None."""
-    return 1.0 if decay is None else decay ** min(step / steps, 1.0)
-
-
-# eval scores shown in the progress bar when the signal reports them
-PROGRESS = ("psnr", "chamfer", "iou")
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: the run stopped after a whole step and saved its checkpoint."""
 
 
 def train_step(
     state: TrainState, batch: Batch, chunk: int, schedule, sampler=None
-) -> tuple[float, float, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One optimizer step on ``batch``, processed ``chunk`` points at a time.
 
     The per-point losses (B,) are summed into the batch mean chunk by chunk, so the gradient
-    equals the full-batch one. Returns the data loss, the extra terms (the backbone's
-    regularizer, the schedule's penalty, a sampler's loss term) and the per-point data losses."""
+    equals the full-batch one. Returns 0-dim tensors of the data loss and of the extra terms
+    (the backbone's regularizer, the schedule's penalty, a sampler's loss term) and the
+    per-point data losses (B,); nothing here waits for the device (no ``.item()``)."""
     model, signal, optimizer = state.model, state.signal, state.optimizer
     optimizer.zero_grad(set_to_none=True)
-    n, total, reg, point_losses = len(batch), 0.0, 0.0, []
+    n = len(batch)
+    zero = torch.zeros((), device=batch.coords.device)
+    total, reg, point_losses = zero, zero, []
     sampler_loss = sampler is not None and sampler.adds_loss
     if sampler_loss and signal.needs_input_grad:
         raise UserError(f"{type(sampler).__name__}'s loss term needs a signal trained on f alone")
@@ -112,244 +62,247 @@ def train_step(
             else:
                 point_loss, term = signal.loss(model, part), None
             weighted = point_loss if part.weight is None else point_loss * part.weight
-            loss = weighted.sum() / n
-            if term is not None:
-                term = term.sum() / n
-                reg += term.item()
-                loss = loss + term
-            loss.backward()
-            total += loss.item() - (term.item() if term is not None else 0.0)
+            data = weighted.sum() / n
+            term = None if term is None else term.sum() / n
+            (data if term is None else data + term).backward()
+            total = total + data.detach()
+            reg = reg if term is None else reg + term.detach()
             point_losses.append(point_loss.detach())
     extra = [t for t in (model.regularizer(), schedule.loss(state)) if t is not None]
     if extra:
         loss = sum(extra)
         loss.backward()
-        reg += loss.item()
+        reg = reg + loss.detach()
     if schedule.before_step(state):  # False: the schedule replaced this update (RigL)
         optimizer.step()
     return total, reg, torch.cat(point_losses)
 
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+PROGRESS = ("psnr", "chamfer", "iou")
+# steps timed before the run's duration is estimated (the first includes warm-up)
+ESTIMATE_AFTER = 5
 
 
-def compose_config(
-    overrides: list[str], run_dir: str | Path | None = None, name: str | None = None
-) -> DictConfig:
-    """``conf/train.yaml`` composed with Hydra ``overrides`` outside ``@hydra.main`` (scripts,
-    notebooks), with the run folder and run name ``train(cfg)`` uses."""
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.run_dir = str(run_dir) if run_dir is not None else cfg.run_dir
-        cfg.name = name if name is not None else cfg.name
-    return cfg
+def evaluate(run: Run) -> dict[str, float]:
+    model = run.state.model
+    model.eval()
+    scores = run.state.signal.evaluate(model, run.metrics, run.eval_chunk)
+    model.train()
+    return scores
 
 
-def run_dir_of(cfg: DictConfig) -> Path:
-    if cfg.run_dir is not None:
-        return Path(cfg.run_dir)
-    from hydra.core.hydra_config import HydraConfig
+def announce(run: Run, folder: Path) -> None:
+    s, cfg = run.state, run.cfg
+    log.info(
+        "run folder %s | device %s | %s signal, %d training points, %d per step (%s) | "
+        "%d parameters | %d steps",
+        folder, run.device, s.signal.kind, s.signal.num_points, run.sampler.batch_size,
+        type(run.sampler).__name__, s.model.num_parameters(), cfg.steps,
+    )  # fmt: skip
 
-    if not HydraConfig.initialized():
-        raise UserError(
-            "run_dir is not set: pass run_dir=<folder> when calling train() outside Hydra"
+
+def estimate(run: Run, seconds: float, steps: int) -> None:
+    """Log the expected duration from the first steps; warn when a CPU run would take hours
+    (a paper-scale experiment started without a GPU)."""
+    total = seconds / steps * (run.cfg.steps - run.state.step)
+    log.info("%.3g s/step: about %.1f min for the remaining steps", seconds / steps, total / 60)
+    if run.device.type == "cpu" and total > 3600:
+        log.warning(
+            "this run needs about %.1f h on the CPU: use a GPU, or the experiment's CPU-scale "
+            "variant (+experiment=<name>_cpu) where there is one",
+            total / 3600,
         )
-    return Path(HydraConfig.get().runtime.output_dir)
 
 
-def save_checkpoint(
-    path: Path, state: TrainState, sampler, schedule, scheduler, extra: dict
-) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(
-        {
-            "step": state.step,
-            "spec": state.model.spec(),
-            "model": state.model.state_dict(),
-            "optimizer": state.optimizer.state_dict(),
-            "lr_scheduler": scheduler.state_dict(),
-            "sampler": sampler.state_dict(),
-            "schedule": schedule.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            **extra,
-        },
-        tmp,
+def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, float]:
+    """Train from ``run.state.step`` to ``cfg.steps``; returns the last evaluation."""
+    cfg, state, summary = run.cfg, run.state, run.summary
+    ckpt_path = folder / "checkpoint.pt"
+    step_timer, select_timer = Stopwatch(run.device), Stopwatch(run.device)
+    last_eval: dict[str, float] = {}
+    zero = torch.zeros((), device=run.device)
+    window_loss, window_reg, window_steps, last_checked = zero, zero, 0, state.step
+    first = state.step
+    bar = tqdm(range(first, cfg.steps), initial=first, total=cfg.steps, mininterval=1.0)
+    for step in bar:
+        state.step = step
+        with step_timer:
+            with select_timer:
+                batch = run.sampler.select(state)
+            loss, reg, point_loss = train_step(state, batch, run.chunk, run.schedule, run.sampler)
+            run.sampler.update(batch, point_loss)
+            run.scheduler.step()
+            events = run.schedule.after_step(state)
+        window_loss, window_reg = window_loss + loss, window_reg + reg
+        window_steps += 1
+        done = step + 1
+        if done - first == ESTIMATE_AFTER and done < cfg.steps:
+            estimate(run, step_timer.read(), ESTIMATE_AFTER)
+
+        if done % cfg.log_every == 0 or done == cfg.steps or events:
+            # the one host sync of a logging interval
+            mean, mean_reg = (torch.stack([window_loss, window_reg]) / window_steps).tolist()
+            summary["train_seconds"] += step_timer.read(reset=True)
+            summary["select_seconds"] += select_timer.read(reset=True)
+            if not math.isfinite(mean + mean_reg):
+                good = ckpt_path if ckpt_path.exists() else "none"
+                raise NonFiniteLossError(
+                    f"loss became {mean + mean_reg} between steps {last_checked + 1} and "
+                    f"{done}; last good checkpoint: {good}"
+                )
+            train_metrics = state.signal.train_metrics(mean)
+            # train/loss: the data term alone; train/reg: regularizers and schedule penalties
+            record = {"train/loss": mean, "train/lr": state.optimizer.param_groups[0]["lr"]}
+            record |= {"train/reg": mean_reg} if mean_reg else {}
+            record |= {f"train/{k}": v for k, v in train_metrics.items()}
+            record |= {f"schedule/{k}": v for k, v in (events or {}).items()}
+            record |= {
+                "time/train_s": summary["train_seconds"],
+                "params": state.model.num_parameters(),
+            }
+            for lg in loggers:
+                lg.log_metrics(record, done)
+            if events:
+                log.info("step %d: %s", done, events)
+            window_loss, window_reg, window_steps, last_checked = zero, zero, 0, done
+            shown = {"loss": f"{mean:.3g}"}  # + train PSNR, and eval scores once there are any
+            shown |= {k: f"{v:.2f}" for k, v in train_metrics.items()}
+            shown |= {f"eval_{k}": f"{last_eval[k]:.4g}" for k in PROGRESS if k in last_eval}
+            bar.set_postfix(shown)
+
+        if done % cfg.eval_every == 0 or done == cfg.steps:
+            last_eval = evaluate(run)
+            for lg in loggers:
+                lg.log_metrics({f"eval/{k}": v for k, v in last_eval.items()}, done)
+            log.info("step %d: %s", done, _scores(last_eval))
+            for threshold in cfg.psnr_thresholds:
+                key = f"{threshold:g}dB"
+                if key not in summary["thresholds"] and last_eval.get("psnr", -1) >= threshold:
+                    summary["thresholds"][key] = {"step": done, "train_s": summary["train_seconds"]}
+
+        due = cfg.checkpoint_every and done % cfg.checkpoint_every == 0
+        if due or done == cfg.steps or stop.requested:
+            summary["train_seconds"] += step_timer.read(reset=True)
+            summary["select_seconds"] += select_timer.read(reset=True)
+            state.step = done
+            checkpoint(run, folder, str(ckpt_path) if ckpt_path.exists() else "none")
+        if stop.requested and done < cfg.steps:
+            bar.close()
+            raise RunInterrupted(
+                f"{stop.requested} at step {done}; checkpoint saved in {ckpt_path}. Continue "
+                f"with the same overrides + hydra.run.dir={folder} resume=true"
+            )
+    bar.close()
+    state.step = cfg.steps
+    return last_eval
+
+
+def _scores(scores: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
+
+
+def finish(run: Run, folder: Path, loggers: list, last_eval: dict, started: float) -> dict:
+    """Final evaluation, artefacts, ``model.pt`` and ``metrics.json``; returns the metrics."""
+    from inr_bench.visual import plot_curves
+
+    state, summary, json_logger = run.state, run.summary, loggers[0]
+    state.step = run.cfg.steps
+    last_eval = last_eval or evaluate(run)  # resumed at the end: evaluate once more
+    state.model.eval()
+    media = state.signal.save_artifacts(state.model, folder, run.eval_chunk)
+    curve = plot_curves(json_logger.history(), folder / "curves.png")
+    media |= {"curves": curve} if curve else {}
+    for lg in loggers:
+        lg.log_media(media, run.cfg.steps)
+    save_model(state.model, folder / "model.pt", signal={"kind": state.signal.kind})
+    result = {
+        **{f"eval/{k}": v for k, v in last_eval.items()},
+        "params": state.model.num_parameters(),
+        "nonzero_params": state.model.num_parameters(nonzero=True),  # < params under masks (RigL)
+        "steps": run.cfg.steps,
+        "train_seconds": summary["train_seconds"],
+        "select_seconds": summary["select_seconds"],
+        "step_ms": 1000 * summary["train_seconds"] / run.cfg.steps,
+        "wall_seconds": time.perf_counter() - started,
+        "thresholds": summary["thresholds"],
+        "device": str(run.device),
+        "chunk": run.chunk,
+    }
+    json_logger.write_summary(result)
+    log.info(
+        "finished in %.1f s: %s | run folder %s", result["wall_seconds"], _scores(last_eval), folder
     )
-    tmp.replace(path)
-
-
-def load_checkpoint(path: Path) -> dict:
-    if not path.exists():
-        raise UserError(f"resume=true but {path} does not exist")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return result
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit ``cfg.backbone`` to ``cfg.signal``; returns the final metrics (also in metrics.json)."""
     check_config(cfg)
     started = time.perf_counter()
-    run_dir = run_dir_of(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    seed_everything(cfg.seed)
-    device = pick_device(cfg.device)
-
-    # Build the parts: Hydra makes the leaves, the runtime values are wired here.
-    signal = instantiate(cfg.signal).to(device)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
-    instantiate(cfg.init)(model)
-    checkpoint_path = run_dir / "checkpoint.pt"
-    ckpt = load_checkpoint(checkpoint_path) if cfg.resume else None
-    if ckpt is not None and ckpt["spec"] != model.spec():  # a schedule changed the widths
-        model = build_model(ckpt["spec"])
-    model.to(device)
-    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda t: lr_factor(t, cfg.steps, cfg.optim.lr_decay)
-    )
-    sampler = instantiate(cfg.sampler)
-    sampler.bind(signal.num_points, cfg.seed)
-    schedule = instantiate(cfg.schedule)
-    metrics = {name: instantiate(m) for name, m in cfg.metrics.items()}
-    state = TrainState(step=0, steps=cfg.steps, model=model, optimizer=optimizer, signal=signal)
-
-    summary: dict[str, Any] = {
-        "thresholds": {},
-        "train_seconds": 0.0,  # inside training steps, selection included
-        "select_seconds": 0.0,  # inside sampler.select (NINT's scoring, error ranking, ...)
-        "wall_seconds": 0.0,
-    }
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["lr_scheduler"])
-        sampler.load_state_dict(ckpt["sampler"])
-        schedule.load_state_dict(ckpt["schedule"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        state.step, summary = ckpt["step"], ckpt["summary"]
-        started -= summary["wall_seconds"]  # wall time counts every session of the run
-
-    json_logger = JsonLogger(run_dir, append=bool(cfg.resume))
-    logger = instantiate(cfg.logger, run_dir=run_dir, name=cfg.name or str(run_dir))
-    loggers = [json_logger, logger]
+    folder = run_dir_of(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    for lg in loggers:
-        lg.log_config(resolved, model.num_parameters())
-
-    chunk = chunk_size(cfg.chunk, model, device, signal.num_points)
-    eval_chunk = chunk_size(cfg.eval_chunk, model, device, 1 << 18)  # GPU: 262k points a forward
-    last_eval: dict[str, float] = {}
-    window_loss, window_reg, window_steps, last_checked = 0.0, 0.0, 0, state.step
-    try:
-        bar = tqdm(
-            range(state.step, cfg.steps), initial=state.step, total=cfg.steps, mininterval=1.0
-        )
-        for step in bar:
-            state.step = step
-            t0 = time.perf_counter()
-            batch = sampler.select(state)
-            sync(device)
-            summary["select_seconds"] += time.perf_counter() - t0
-            loss, reg, point_loss = train_step(state, batch, chunk, schedule, sampler)
-            sampler.update(batch, point_loss)
-            scheduler.step()
-            events = schedule.after_step(state)
-            sync(device)
-            summary["train_seconds"] += time.perf_counter() - t0
-            state.last_loss = loss
-            window_loss, window_reg = window_loss + loss, window_reg + reg
-            window_steps += 1
-            done = step + 1
-
-            if done % cfg.log_every == 0 or done == cfg.steps or events:
-                mean, mean_reg = window_loss / window_steps, window_reg / window_steps
-                if not math.isfinite(mean + mean_reg):
-                    good = checkpoint_path if checkpoint_path.exists() else "none"
-                    raise NonFiniteLossError(
-                        f"loss became {mean + mean_reg} between steps {last_checked + 1} "
-                        f"and {done}; "
-                        f"last good checkpoint: {good}"
-                    )
-                # train/loss: the data term alone; train/reg: regularizers and schedule penalties
-                record = {"train/loss": mean, "train/lr": optimizer.param_groups[0]["lr"]}
-                record |= {"train/reg": mean_reg} if window_reg else {}
-                record |= {f"train/{k}": v for k, v in signal.train_metrics(mean).items()}
-                record |= {f"schedule/{k}": v for k, v in (events or {}).items()}
-                record |= {
-                    "time/train_s": summary["train_seconds"],
-                    "params": model.num_parameters(),
-                }
+    with run_folder.claim(folder, cfg.resume):
+        handler = log_to_folder(folder)
+        try:
+            ckpt = None
+            if cfg.resume:
+                ckpt = run_folder.load_checkpoint(folder / "checkpoint.pt", resolved)
+                run_folder.truncate_series(folder / "metrics.jsonl", ckpt["step"])
+            (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+            run = build(cfg, checkpoint=ckpt)
+            started -= run.summary["wall_seconds"]  # wall time counts every session of the run
+            loggers = [JsonLogger(folder, append=bool(cfg.resume))]
+            loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name or str(folder)))
+            try:
                 for lg in loggers:
-                    lg.log_metrics(record, done)
-                window_loss, window_reg, window_steps, last_checked = 0.0, 0.0, 0, done
-                shown = {"loss": f"{mean:.3g}"}  # + train PSNR, and eval scores once there are any
-                shown |= {k: f"{v:.2f}" for k, v in signal.train_metrics(mean).items()}
-                shown |= {f"eval_{k}": f"{last_eval[k]:.4g}" for k in PROGRESS if k in last_eval}
-                bar.set_postfix(shown)
-
-            if done % cfg.eval_every == 0 or done == cfg.steps:
-                model.eval()
-                last_eval = signal.evaluate(model, metrics, eval_chunk)
-                model.train()
+                    lg.log_config(resolved, run.state.model.num_parameters())
+                announce(run, folder)
+                with StopRequest() as stop:
+                    last_eval = loop(run, folder, loggers, stop)
+                return finish(run, folder, loggers, last_eval, started)
+            finally:
                 for lg in loggers:
-                    lg.log_metrics({f"eval/{k}": v for k, v in last_eval.items()}, done)
-                for threshold in cfg.psnr_thresholds:
-                    key = f"{threshold:g}dB"
-                    if key not in summary["thresholds"] and last_eval.get("psnr", -1) >= threshold:
-                        summary["thresholds"][key] = {
-                            "step": done,
-                            "train_s": summary["train_seconds"],
-                        }
+                    lg.finish()
+        finally:
+            if handler is not None:
+                logging.getLogger("inr_bench").removeHandler(handler)
+                handler.close()
 
-            if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 or done == cfg.steps:
-                state.step = done
-                summary["wall_seconds"] = time.perf_counter() - started
-                save_checkpoint(
-                    checkpoint_path, state, sampler, schedule, scheduler, {"summary": summary}
-                )
-        bar.close()
 
-        state.step = cfg.steps
-        model.eval()
-        if not last_eval:  # resumed at the end: evaluate once more
-            last_eval = signal.evaluate(model, metrics, eval_chunk)
-        media = signal.save_artifacts(model, run_dir, eval_chunk)
-        curve = plot_curves(json_logger.history(), run_dir / "curves.png")
-        media |= {"curves": curve} if curve else {}
-        for lg in loggers:
-            lg.log_media(media, cfg.steps)
-        save_model(model, run_dir / "model.pt", signal={"kind": signal.kind})
-        result = {
-            **{f"eval/{k}": v for k, v in last_eval.items()},
-            "params": model.num_parameters(),
-            "nonzero_params": model.num_parameters(nonzero=True),  # < params under masks (RigL)
-            "steps": cfg.steps,
-            "train_seconds": summary["train_seconds"],
-            "select_seconds": summary["select_seconds"],
-            "step_ms": 1000 * summary["train_seconds"] / cfg.steps,
-            "wall_seconds": time.perf_counter() - started,
-            "thresholds": summary["thresholds"],
-            "device": str(device),
-            "chunk": chunk,
-        }
-        json_logger.write_summary(result)
-        return result
-    finally:
-        for lg in loggers:
-            lg.finish()
+# Errors whose message says all (bad input, diverged run): one line, no traceback.
+EXPECTED = (UserError, FileNotFoundError, NonFiniteLossError)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    """One job. A failure is recorded in its folder (error.txt); in a sweep the other jobs go
+    on and the command exits non-zero at the end (``run_folder.SweepReport``)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
     try:
         return train(cfg).get("eval/psnr")
-    except (UserError, FileNotFoundError, NonFiniteLossError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
+    except Exception as err:
+        folder = run_dir_of(cfg)
+        if not isinstance(err, run_folder.FolderRefused):  # not ours to write into
+            run_folder.record_failure(folder, err)
+        # Hydra wraps what a component raised while it was built (InstantiationException)
+        expected = next((e for e in (err, err.__cause__) if isinstance(e, EXPECTED)), None)
+        if expected is not None:
+            print(f"error: {expected}", file=sys.stderr)
+        else:
+            traceback.print_exc()
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            sys.exit(1)
+        print(f"job failed, the sweep goes on (details in {folder})", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RunInterrupted as stopped:
+        print(f"stopped: {stopped}", file=sys.stderr)
+        sys.exit(130)
+    if run_folder.FAILED:
+        sys.exit(1)

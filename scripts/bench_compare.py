@@ -17,24 +17,18 @@ import time
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 
+from inr_bench.build import build, compose_config
+from inr_bench.runtime import pick_device
 from inr_bench.schedules.base import Schedule
-from inr_bench.state import TrainState
-from inr_bench.train import chunk_size, compose_config, pick_device, train_step
+from inr_bench.train import train_step
 
 
-def build(overrides: list[str], size: int, device: torch.device):
+def prepare(overrides: list[str], size: int, device: torch.device):
     """A ready-to-step (state, batch, chunk) for one configuration."""
     image = [f"signal.resize={size}", "signal.crop=null", "signal.image=skimage:astronaut"]
-    cfg = compose_config([*image, *overrides, "logger=none"])
-    signal = instantiate(cfg.signal).to(device)
-    torch.manual_seed(0)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim).to(device)
-    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
-    state = TrainState(0, 1, model, optimizer, signal)
-    chunk = chunk_size(cfg.chunk, model, device, signal.num_points)
-    return state, signal.batch(), chunk
+    run = build(compose_config([*image, *overrides, "logger=none"]), device)
+    return run.state, run.state.signal.batch(), run.chunk
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -47,7 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_compare.json"))
     args = parser.parse_args(argv)
     device = pick_device(args.device)
-    runs = {"a": build(args.a, args.size, device), "b": build(args.b, args.size, device)}
+    runs = {"a": prepare(args.a, args.size, device), "b": prepare(args.b, args.size, device)}
     times: dict[str, list[float]] = {"a": [], "b": []}
     for i in range(args.repeats + 1):  # the first round warms up
         for key, (state, batch, chunk) in runs.items():

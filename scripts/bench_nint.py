@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 
+from inr_bench.build import build, compose_config
 from inr_bench.samplers.nint import NintSampler, ntk_scores
-from inr_bench.state import TrainState
-from inr_bench.train import chunk_size, compose_config, train_step
+from inr_bench.train import train_step
 
 
 def median_times(fns: dict, repeats: int) -> dict[str, float]:
@@ -52,14 +51,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     overrides = ["backbone.hidden_layers=4", "backbone.hidden_features=256", *args.overrides]
     cfg = compose_config([*overrides, "logger=none", f"signal.resize={args.size}"])
-    torch.manual_seed(0)
-    signal = instantiate(cfg.signal)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
-    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
-    schedule = instantiate(cfg.schedule)
-    state = TrainState(0, 1000, model, optimizer, signal)
-    n = signal.num_points
-    chunk = chunk_size(cfg.chunk, model, torch.device("cpu"), n)
+    run = build(cfg, torch.device("cpu"))
+    state, schedule, chunk = run.state, run.schedule, run.chunk
+    model, signal, n = state.model, state.signal, state.signal.num_points
     part = signal.batch(torch.randperm(n)[: round(args.fraction * n)])
     full = signal.batch()
     sampler = NintSampler(fraction=args.fraction)

@@ -22,9 +22,11 @@ import torch
 from hydra.utils import instantiate
 from torch.utils.flop_counter import FlopCounterMode
 
+from inr_bench.build import compose_config
+from inr_bench.runtime import chunk_size, pick_device
 from inr_bench.signals.base import predict
 from inr_bench.state import TrainState
-from inr_bench.train import chunk_size, compose_config, pick_device, train_step
+from inr_bench.train import train_step
 
 
 def sync(device: torch.device) -> None:

@@ -186,7 +186,8 @@ def run_rows(
 ) -> None:
     """Train every (row, DIV2K image) pair whose folder ``<out>/<row>/<NN>`` has no metrics.json
     yet (finished runs are the record, so a script resumes), each named ``label(row)``."""
-    from inr_bench.train import compose_config, train
+    from inr_bench.build import compose_config
+    from inr_bench.train import train
 
     for row in names:
         for i in range(images):

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
 
-from inr_bench.train import compose_config  # noqa: E402
+from inr_bench.build import compose_config  # noqa: E402
 
 
 def final_widths(cfg) -> list[int]:

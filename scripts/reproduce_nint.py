@@ -21,7 +21,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from inr_bench.train import compose_config, train
+from inr_bench.build import compose_config
+from inr_bench.train import train
 
 # label: (sampler overrides, paper Table 1 PSNR/SSIM at 250/1000/5000, Table 2 it/s to 25/30 dB)
 STRATEGIES: dict[str, tuple[list[str], list[float], list[float]]] = {

@@ -29,7 +29,7 @@ from hydra.utils import instantiate
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
 
-from inr_bench.train import compose_config  # noqa: E402
+from inr_bench.build import compose_config  # noqa: E402
 
 TABLE4 = {
     "none": ["backbone.embedding=siren", "backbone.mask_layers=[]"],

@@ -20,7 +20,8 @@ import statistics
 import time
 from pathlib import Path
 
-from inr_bench.train import compose_config, train
+from inr_bench.build import compose_config
+from inr_bench.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -63,3 +63,34 @@ def test_file_that_is_not_an_image(tmp_path):
     proc = cli(*TINY, f"signal.image={bogus}", f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
     assert proc.returncode != 0
     assert "is not a readable image" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_failed_job_does_not_end_the_sweep(tmp_path):
+    """One bad value fails its own job, recorded in its folder; the others run; the command
+    exits non-zero at the end and names the failed folder."""
+    proc = cli("-m", *TINY, "steps=4,-3", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    (good,) = (tmp_path / "sweep").glob("*steps=4*")
+    (bad,) = (tmp_path / "sweep").glob("*steps=-3*")
+    assert (good / "metrics.json").is_file()
+    error = (bad / "error.txt").read_text()
+    assert error.startswith("UserError: steps must be a positive integer")
+    assert "steps=-3" in proc.stdout + proc.stderr and "1 job(s)" in proc.stdout + proc.stderr
+
+
+def test_runs_started_together_get_their_own_folders(tmp_path):
+    """Two runs started in the same second: the default folder names differ (microseconds),
+    and each run ends by naming its folder and its scores."""
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "inr_bench.train", *TINY]
+    procs = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    folders = sorted(p.parent for p in (tmp_path / "outputs").glob("*/*/metrics.json"))
+    assert len(folders) == 2
+    for out in outputs:
+        assert "finished in" in out and "psnr" in out
+        assert any(str(folder.relative_to(tmp_path)) in out for folder in folders)

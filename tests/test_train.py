@@ -10,8 +10,10 @@ from conftest import TINY, compose_cfg
 from omegaconf import open_dict
 
 from inr_bench.backbones import load_model
-from inr_bench.errors import UserError
-from inr_bench.train import NonFiniteLossError, chunk_size, lr_factor, train
+from inr_bench.build import build, lr_factor
+from inr_bench.errors import NonFiniteLossError, UserError
+from inr_bench.runtime import chunk_size
+from inr_bench.train import train, train_step
 
 
 def test_smoke_run_lowers_loss_and_writes_run_folder(tmp_path):
@@ -70,10 +72,20 @@ def test_non_finite_loss_names_step_range(tmp_path):
         train(cfg)
 
 
-def test_chunked_step_equals_full_batch(tmp_path):
-    a = train(compose_cfg([*TINY, "chunk=100000", "steps=5"], tmp_path / "a"))
-    b = train(compose_cfg([*TINY, "chunk=77", "steps=5"], tmp_path / "b"))
-    assert a["eval/psnr"] == pytest.approx(b["eval/psnr"], abs=1e-3)
+@pytest.mark.parametrize("overrides", [[], ["sampler=soft_mining"]], ids=["full", "weighted"])
+def test_chunked_step_has_the_full_batch_gradient(overrides, tmp_path):
+    """The step's chunks sum to the full-batch loss, so every parameter gets the same gradient
+    (soft mining: with per-point importance weights). EVOS' cross-frequency term couples
+    neighbouring points, so there chunks see their neighbours' cached predictions instead."""
+    grads = []
+    for chunk in (10**6, 77):
+        run = build(compose_cfg([*TINY, *overrides], tmp_path))
+        batch = run.sampler.select(run.state)
+        loss, _, point_loss = train_step(run.state, batch, chunk, run.schedule, run.sampler)
+        assert loss.dim() == 0 and point_loss.shape == (len(batch),)
+        grads.append([p.grad.clone() for p in run.state.model.parameters()])
+    for full, chunked in zip(*grads, strict=True):
+        torch.testing.assert_close(chunked, full, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("key,value", [("steps", -5), ("eval_every", 0), ("chunk", -1)])
@@ -96,7 +108,16 @@ def test_lr_decay_and_auto_chunk():
     assert lr_factor(50, 100, None) == 1.0
     model = torch.nn.Linear(2, 256)
     assert chunk_size("auto", model, torch.device("cpu"), 10**6) == 4096
-    assert chunk_size("auto", model, torch.device("cuda"), 10**6) == 10**6
+    assert chunk_size(1000, model, torch.device("cpu"), 10**6) == 1000
+
+
+@pytest.mark.gpu
+def test_auto_chunk_on_gpu_fits_free_memory():
+    model = torch.nn.Linear(2, 256)
+    assert chunk_size("auto", model, torch.device("cuda"), 1000) == 1000
+    free, _ = torch.cuda.mem_get_info()
+    big = chunk_size("auto", model, torch.device("cuda"), 10**10)  # far more than fits
+    assert 1024 <= big < 10**10 and big * 256 * 4 < free
 
 
 @pytest.mark.gpu

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from inr_bench.errors import UserError
+from inr_bench.runtime import chunk_size
 from inr_bench.state import Batch, TrainState
 
 
@@ -68,9 +69,7 @@ class Sampler:
 
 
 def auto_chunk(model: torch.nn.Module, device: torch.device, n: int) -> int:
-    """Points per forward, as the loop chooses them (``inr_bench.train.chunk_size``)."""
-    from inr_bench.train import chunk_size
-
+    """Points per forward, as the loop chooses them."""
     return chunk_size("auto", model, device, n)
 
 

@@ -57,6 +57,9 @@ class SoftMiningSampler(Sampler):
         signal = state.signal
         self.grid = PointGrid(signal.coords, "soft_mining")
         self.edge = self.grid.gradient_magnitude(signal.values) + 1e-8
+        if self.position is not None:  # particles restored from a checkpoint
+            self.position = self.position.to(signal.coords.device)
+            return
         # host: the sampler's seeded CPU stream, uploaded
         start = torch.randint(self.num_points, (self.batch_size,), generator=self.generator)
         self.position = signal.coords[upload(start, signal.coords.device)].clone()
@@ -108,3 +111,10 @@ class SoftMiningSampler(Sampler):
             # host: the sampler's seeded CPU stream, uploaded
             fresh = torch.randint(self.num_points, (n_uniform,), generator=self.generator)
             self.position[b - n_uniform :] = self.state.signal.coords[upload(fresh, device)]
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.position = state["position"]
