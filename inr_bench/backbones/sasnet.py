@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone
+from inr_bench.backbones.base import Backbone, in_float32
 from inr_bench.backbones.hashgrid import HashGrid
 from inr_bench.backbones.lattice import LatticeLayer
 from inr_bench.backbones.siren import SineLayer, widths_list
@@ -154,7 +154,7 @@ class SASNet(Backbone):
         masks = iter(self.masks(x)) if self.mask_layers else iter(())
         h = x
         for i, layer in enumerate(self.layers):
-            h = layer(h)
+            h = in_float32(layer, h) if i == 0 else layer(h)
             if i in self.mask_layers:  # eq. 3: h̃ = M ⊙ h, each neuron its group's mask
                 h = h * next(masks).index_select(1, getattr(self, f"group_{i}"))
         return self.last(h)

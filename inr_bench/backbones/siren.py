@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone, scaled_linear, sine
+from inr_bench.backbones.base import Backbone, in_float32, scaled_linear, sine
 from inr_bench.backbones.lattice import LatticeLayer
 
 
@@ -105,7 +105,8 @@ class Siren(Backbone):
             layer.weight.uniform_(-bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        for layer in self.layers:
+        x = in_float32(self.layers[0], x)
+        for layer in self.layers[1:]:
             x = layer(x)
         return self.last(x)
 

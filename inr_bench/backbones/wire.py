@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone
+from inr_bench.backbones.base import Backbone, in_float32
 from inr_bench.backbones.siren import widths_list
 
 
@@ -75,7 +75,10 @@ class Wire(Backbone):
         self.last = nn.Linear(widths[-1], out_dim, dtype=torch.cfloat)
 
     def forward(self, x: Tensor) -> Tensor:
-        for layer in self.layers:
+        # The real first layer in float32 under bf16 autocast (there is no complex bfloat16;
+        # the complex layers after it are left alone by autocast).
+        x = in_float32(self.layers[0], x)
+        for layer in self.layers[1:]:
             x = layer(x)
         return self.last(x).real
 
