@@ -118,9 +118,14 @@ def kdtree(points: np.ndarray):
     return cKDTree(points, balanced_tree=False, compact_nodes=False)
 
 
-def grid(resolution: int, bound: float) -> torch.Tensor:
+def grid(
+    resolution: int,
+    bound: float,
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
     """(R³, 3) points of the R×R×R grid linspace(-bound, bound) per axis, ``indexing="ij"``."""
-    axis = torch.linspace(-bound, bound, resolution)
+    axis = torch.linspace(-bound, bound, resolution, device=device, dtype=dtype)
     return torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
 
 

@@ -33,11 +33,16 @@ class Signal:
     def num_points(self) -> int:
         return self.coords.shape[0]
 
-    def to(self, device: torch.device) -> Signal:
-        """Move every tensor attribute to ``device`` (in place) and return self."""
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Signal:
+        """Move every tensor attribute to ``device`` and its floating-point ones to ``dtype``
+        (in place; indices stay integers) and return self. Tensors the signal makes later take
+        their device and dtype from these."""
         for name, value in vars(self).items():
             if isinstance(value, Tensor):
-                setattr(self, name, value.to(device))
+                cast = dtype if dtype is not None and value.is_floating_point() else None
+                setattr(self, name, value.to(device=device, dtype=cast))
         return self
 
     def batch(self, index: Tensor | None = None, weight: Tensor | None = None) -> Batch:

@@ -84,9 +84,12 @@ def _pair(size: int | Sequence[int] | None) -> tuple[int, int] | None:
     return int(size[0]), int(size[1])
 
 
-def grid(height: int, width: int) -> Tensor:
+def grid(
+    height: int, width: int, device: torch.device | None = None, dtype: torch.dtype | None = None
+) -> Tensor:
     """(H·W, 2) pixel coordinates (row, column), linspace(-1, 1) on each axis."""
-    rows, cols = torch.linspace(-1, 1, height), torch.linspace(-1, 1, width)
+    rows = torch.linspace(-1, 1, height, device=device, dtype=dtype)
+    cols = torch.linspace(-1, 1, width, device=device, dtype=dtype)
     return torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(-1, 2)
 
 
@@ -195,7 +198,7 @@ class ImageSignal(Signal):
             paths["maps"] = plot_maps(fields, folder / "maps.png")
         if self.super_resolution > 1:
             s = self.super_resolution
-            fine = grid(s * self.height, s * self.width).to(self.grid.device)
+            fine = grid(s * self.height, s * self.width, self.grid.device, self.grid.dtype)
             up = (
                 self.unit(predict(model, fine, chunk))
                 .cpu()

@@ -81,14 +81,15 @@ class SurfaceSDFSignal(ImplicitSurfaceSignal):
     def batch(self, index: Tensor | None = None, weight: Tensor | None = None) -> Batch:
         """Pool points at ``index`` (or ``points_per_step`` random ones) + as many off-surface."""
         if index is None:
+            # host: the seeded CPU generator (same points on every device), then moved
             index = torch.randint(
                 len(self.coords), (self.points_per_step,), generator=self.generator
             )
             index = index.to(self.coords.device)
         n = len(index)
-        off = uniform_points(n, 1.0, self.generator).to(self.coords.device)
+        off = uniform_points(n, 1.0, self.generator, like=self.coords)
         coords = torch.cat([self.coords[index], off])
-        values = torch.cat([self.values[index], torch.zeros(n, 5, device=off.device)])
+        values = torch.cat([self.values[index], self.values.new_zeros(n, 5)])
         if weight is not None:  # importance weights of the sampler apply to both halves
             weight = torch.cat([weight, weight])
         return Batch(coords, values, None, weight)

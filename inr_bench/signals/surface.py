@@ -46,8 +46,8 @@ class ImplicitSurfaceSignal(Signal):
         """The network's level set as a mesh (cached for unchanged weights)."""
         key = (id(model), *(float(p.detach().double().sum()) for p in model.parameters()))
         if self._cache is None or self._cache[0] != key:
-            device = next(model.parameters()).device
-            points = meshes.grid(self.mc_resolution, self.mc_bound).to(device)
+            like = self.coords  # the signal's device and dtype, as the model's
+            points = meshes.grid(self.mc_resolution, self.mc_bound, like.device, like.dtype)
             values = predict(model, points, chunk)[:, 0].cpu().numpy()
             shape = (self.mc_resolution,) * 3
             self._cache = (
@@ -77,9 +77,13 @@ class ImplicitSurfaceSignal(Signal):
         return paths
 
 
-def uniform_points(count: int, bound: float, generator: torch.Generator) -> torch.Tensor:
-    """(count, 3) points uniform in [-bound, bound]³."""
-    return (torch.rand(count, 3, generator=generator) * 2 - 1) * bound
+def uniform_points(
+    count: int, bound: float, generator: torch.Generator, like: torch.Tensor
+) -> torch.Tensor:
+    """(count, 3) points uniform in [-bound, bound]³, on the device and in the dtype of ``like``."""
+    # host: drawn from the seeded CPU generator, so a seed gives the same points on every device
+    points = torch.rand(count, 3, generator=generator, dtype=like.dtype)
+    return ((points * 2 - 1) * bound).to(like.device)
 
 
 def surface_pool(mesh: trimesh.Trimesh, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -71,6 +71,7 @@ def load_volume(ref: str, key: str | None = None) -> np.ndarray:
 
 def grid3(shape: Sequence[int]) -> torch.Tensor:
     """(D·H·W, 3) voxel coordinates, linspace(-1, 1) per axis, ``indexing="ij"``."""
+    # host: built once at construction; Signal.to moves it with the rest
     axes = [torch.linspace(-1, 1, n) for n in shape]
     return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)
 
