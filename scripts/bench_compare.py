@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
+from functools import partial
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import median_seconds  # noqa: E402
 
 from inr_bench.build import build, compose_config
 from inr_bench.runtime import pick_device
@@ -42,18 +46,13 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     device = pick_device(args.device)
     runs = {"a": prepare(args.a, args.size, device), "b": prepare(args.b, args.size, device)}
-    times: dict[str, list[float]] = {"a": [], "b": []}
-    for i in range(args.repeats + 1):  # the first round warms up
-        for key, (state, batch, chunk) in runs.items():
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            train_step(state, batch, chunk, Schedule())
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            if i:
-                times[key].append(time.perf_counter() - t0)
-    median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    schedule = Schedule()
+    median = median_seconds(
+        {key: partial(train_step, state, batch, chunk, schedule) for key, (state, batch, chunk)
+         in runs.items()},
+        args.repeats,
+        device,
+    )  # fmt: skip
     result = {
         "device": str(device),
         "points": args.size**2,

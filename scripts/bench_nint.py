@@ -17,27 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import median_seconds  # noqa: E402
+
 from inr_bench.build import build, compose_config
 from inr_bench.samplers.nint import NintSampler, ntk_scores
 from inr_bench.train import train_step
-
-
-def median_times(fns: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each callable, calls interleaved round-robin after one warm-up."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -80,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
         "chunk": chunk,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        **median_times(fns, args.repeats),
+        **median_seconds(fns, args.repeats),
     }
     result["score_over_step20"] = result["score_s"] / result["step20_s"]
     result["score_over_full_step"] = result["score_s"] / result["full_s"]

@@ -23,6 +23,19 @@ import yaml
 
 # Published numbers (mean over the paper's images/shapes), keyed by row name.
 PAPER = {
+    "ws_table1": {  # weight scaling Table 1, Image / KODAK column: PSNR (dB) after 150 steps
+        "source": "WS Table 1 (Kodak 512², 5×512, PSNR dB; activation)",
+        "rows": {
+            "Xavier Uniform": "0.46 ± 0.10 (Sinusoidal)",
+            "ReLU + P.E.": "18.60 ± 0.08 (ReLU)",
+            "FFN": "20.52 ± 0.60 (ReLU)",
+            "SIREN init.": "24.58 ± 0.05 (Sinusoidal)",
+            "GaussNet": "21.94 ± 2.48 (Gaussian)",
+            "WIRE": "28.94 ± 0.21 (Wavelet)",
+            "NFSL": "24.93 ± 0.07 (Sinusoidal)",
+            "Weight scaling": "42.83 ± 0.35 (Sinusoidal)",
+        },
+    },
     "aire_table3": {  # AIRe Table 3 right: SIREN / FINER on DIV2K-16, PSNR (dB), size reduction
         "source": "AIRe Table 3 (images, DIV2K, PSNR dB)",
         "rows": {
@@ -182,22 +195,36 @@ def latex(body: list[list[str]]) -> str:
 
 
 def run_rows(
-    base: list[str], rows: dict[str, list[str]], names: list[str], images: int, out: Path, label=str
+    base: list[str],
+    rows: dict[str, list[str]],
+    names: list[str],
+    refs: list[str],
+    out: Path,
+    label=str,
+    key: str = "signal.image",
 ) -> None:
-    """Train every (row, DIV2K image) pair whose folder ``<out>/<row>/<NN>`` has no metrics.json
-    yet (finished runs are the record, so a script resumes), each named ``label(row)``."""
+    """Train every (row, signal) pair: ``base`` + the row's overrides + ``key=<ref>`` for each
+    ref (``div2k/00``, ``kodak/kodim05``, a file, ...), in ``<out>/<row>/<ref's name>``, named
+    ``label(row)``. Finished runs (metrics.json) are the record and are skipped; an interrupted
+    one (checkpoint.pt) is resumed, so the script can be run again until it is done."""
     from inr_bench.build import compose_config
     from inr_bench.train import train
 
     for row in names:
-        for i in range(images):
-            run_dir = out / row / f"{i:02d}"
+        for ref in refs:
+            run_dir = out / row / Path(ref).name
             if (run_dir / "metrics.json").exists():
                 continue
-            overrides = [*base, *rows[row], f"signal.image=div2k/{i:02d}"]
+            resume = [f"resume={(run_dir / 'checkpoint.pt').exists()}"]
+            overrides = [*base, *rows[row], f"{key}={ref}", *resume]
             result = train(compose_config(overrides, run_dir, label(row)))
             scores = ", ".join(f"{k} {v:.3f}" for k, v in result.items() if k.startswith("eval/"))
-            print(f"{row} div2k/{i:02d}: {scores}, params {result['params']}", flush=True)
+            print(f"{row} {ref}: {scores}, params {result['params']}", flush=True)
+
+
+def div2k(images: int) -> list[str]:
+    """The first ``images`` items of the DIV2K subset (the AIRe / FINER / SASNet images)."""
+    return [f"div2k/{i:02d}" for i in range(images)]
 
 
 def main(argv: list[str] | None = None) -> str:

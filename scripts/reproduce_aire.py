@@ -19,21 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
 
 from inr_bench.build import compose_config  # noqa: E402
-
-
-def final_widths(cfg) -> list[int]:
-    """The widths AIRe ends with: + densify_count input neurons, - the pruned ones."""
-    widths = list(cfg.backbone.hidden_features)
-    s = cfg.schedule
-    if s.densify_at is not None:
-        widths[0] += s.densify_count or round(s.densify_rate * widths[0])
-    rates = s.prune_rate if not isinstance(s.prune_rate, float) else [s.prune_rate] * 99
-    for i, layer in enumerate(s.prune_layers):
-        count = s.prune_count if s.prune_count is not None else round(rates[i] * widths[layer])
-        widths[layer] -= count if isinstance(count, int) else count[i]
-    return widths
 
 
 def main() -> None:
@@ -49,7 +37,7 @@ def main() -> None:
     base = [f"+experiment={args.experiment}", f"backbone={args.backbone}", "logger=none"]
     base += args.overrides
     probe = compose_config(base, args.out, "probe")
-    small = final_widths(probe)
+    small = instantiate(probe.schedule).final_widths(probe.backbone.hidden_features)
     rows = {
         "Large": ["schedule=none"],
         "Small": ["schedule=none", f"backbone.hidden_features=[{','.join(map(str, small))}]"],
@@ -61,7 +49,12 @@ def main() -> None:
     }
     label = args.backbone.upper()
     make_table.run_rows(
-        base, rows, args.rows.split(","), args.images, args.out, lambda row: f"{label} {row}"
+        base,
+        rows,
+        args.rows.split(","),
+        make_table.div2k(args.images),
+        args.out,
+        lambda row: f"{label} {row}",
     )
     metrics = ["eval/psnr", "eval/psnr_train", "eval/psnr_test", "eval/ssim"]
     table = ["--out", str(args.out / "table.md"), *(f"--metric={m}" for m in metrics)]

@@ -69,7 +69,7 @@ def main() -> None:
         rows[name] = [f"backbone={name.lower()}", "backbone.hidden_layers=2"]
         rows[name] += ["backbone.first_bias_scale=0"] if name == "FINER" else []  # supp. §3
         rows[name] += [f"backbone.hidden_features={width}"]
-    make_table.run_rows(base, rows, args.rows.split(","), args.images, args.out)
+    make_table.run_rows(base, rows, args.rows.split(","), make_table.div2k(args.images), args.out)
     metrics = ["eval/psnr", "eval/ssim", "eval/psnr_edge", "eval/noisiness", "step_ms"]
     table = ["--out", str(args.out / "table.md"), "--latex", str(args.out / "table.tex")]
     make_table.main(

@@ -15,87 +15,28 @@ train seconds per run, to ``--out`` and stdout; every run folder sits under ``--
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import time
+import os
+import sys
 from pathlib import Path
 
-from inr_bench.build import compose_config
-from inr_bench.train import train
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_table  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
-# name: (Table 1 label, activation, published Kodak PSNR mean, std, overrides)
-ROWS: dict[str, tuple[str, str, float, float, list[str]]] = {
-    "xavier": ("Xavier Uniform", "Sinusoidal", 0.46, 0.10, ["backbone=siren", "init=xavier"]),
-    "pemlp": ("ReLU + P.E.", "ReLU", 18.60, 0.08, ["backbone=pemlp", "init=native"]),
-    "ffn": ("FFN", "ReLU", 20.52, 0.60, ["backbone=ffn", "init=native"]),
-    "siren": ("SIREN init.", "Sinusoidal", 24.58, 0.05, ["backbone=siren", "init=native"]),
-    "gauss": ("GaussNet", "Gaussian", 21.94, 2.48, ["backbone=gauss", "init=native"]),
-    "wire": ("WIRE", "Wavelet", 28.94, 0.21, ["backbone=wire", "init=native"]),
-    "nfsl": ("NFSL", "Sinusoidal", 24.93, 0.07, ["backbone=siren", "init=nfsl"]),
-    "ws": ("Weight scaling", "Sinusoidal", 42.83, 0.35, ["backbone=siren", "init=weight_scaling"]),
+# name: (Table 1 label, overrides); the published numbers are make_table.PAPER["ws_table1"]
+ROWS: dict[str, tuple[str, list[str]]] = {
+    "xavier": ("Xavier Uniform", ["backbone=siren", "init=xavier"]),
+    "pemlp": ("ReLU + P.E.", ["backbone=pemlp", "init=native"]),
+    "ffn": ("FFN", ["backbone=ffn", "init=native"]),
+    "siren": ("SIREN init.", ["backbone=siren", "init=native"]),
+    "gauss": ("GaussNet", ["backbone=gauss", "init=native"]),
+    "wire": ("WIRE", ["backbone=wire", "init=native"]),
+    "nfsl": ("NFSL", ["backbone=siren", "init=nfsl"]),
+    "ws": ("Weight scaling", ["backbone=siren", "init=weight_scaling"]),
 }
 KODAK = ["kodim05", *(f"kodim{i:02d}" for i in range(1, 25) if i != 5)]
 EXPERIMENT = {"cpu": "ws_kodak_cpu", "paper": "ws_kodak"}
-
-
-def row_config(row: str, image: str, scale: str, run_dir: Path, extra: list[str]):
-    """The composed config of one table row on one Kodak image."""
-    overrides = [
-        f"+experiment={EXPERIMENT[scale]}",
-        *ROWS[row][4],
-        f"signal.image=kodak/{image}",
-        "logger=none",
-        "~metrics.lpips",
-        *extra,
-    ]
-    return compose_config(overrides, run_dir)
-
-
-def run_rows(args: argparse.Namespace) -> dict[str, list[dict]]:
-    results: dict[str, list[dict]] = {}
-    for row in args.rows:
-        for image in KODAK[: args.images]:
-            run_dir = args.runs / args.scale / row / image
-            cfg = row_config(row, image, args.scale, run_dir, args.override)
-            started = time.perf_counter()
-            out = train(cfg)
-            record = {
-                "image": image,
-                "psnr": out["eval/psnr"],
-                "train_seconds": out["train_seconds"],
-                "wall_seconds": time.perf_counter() - started,
-                "params": out["params"],
-            }
-            results.setdefault(row, []).append(record)
-            print(json.dumps({"row": row, **record}), flush=True)
-    return results
-
-
-def mean_std(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
-
-
-def markdown(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
-    images = ", ".join(KODAK[: args.images])
-    lines = [
-        f"WS Table 1, Image / KODAK, `{EXPERIMENT[args.scale]}` ({args.scale} scale), "
-        f"{args.images} image(s): {images}. PSNR after 150 steps on [0,1], peak 1.",
-        "",
-        "| method | activation | paper PSNR (512², 5×512) | ours PSNR | params | train s / run |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for row, records in results.items():
-        label, activation, paper, paper_std, _ = ROWS[row]
-        seconds = statistics.mean(r["train_seconds"] for r in records)
-        lines.append(
-            f"| {label} | {activation} | {paper:.2f} ± {paper_std:.2f} | "
-            f"{mean_std([r['psnr'] for r in records])} | {records[0]['params']:,} | {seconds:.0f} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -109,13 +50,16 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.images <= len(KODAK):
         parser.error(f"--images must be in 1..{len(KODAK)}")
-    results = run_rows(args)
-    table = markdown(results, args)
-    out = args.out or args.runs / args.scale / "table1_kodak.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(table)
-    (out.with_suffix(".json")).write_text(json.dumps(results, indent=1))
-    print(table)
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    base = [f"+experiment={EXPERIMENT[args.scale]}", "logger=none", "~metrics.lpips"]
+    rows = {name: overrides for name, (_, overrides) in ROWS.items()}
+    refs = [f"kodak/{image}" for image in KODAK[: args.images]]
+    runs = args.runs / args.scale
+    make_table.run_rows(
+        [*base, *args.override], rows, args.rows, refs, runs, label=lambda row: ROWS[row][0]
+    )
+    out = args.out or runs / "table1_kodak.md"
+    make_table.main([str(runs), "--paper", "ws_table1", "--metric", "eval/psnr", "--out", str(out)])
 
 
 if __name__ == "__main__":

@@ -176,3 +176,19 @@ def test_depgraph_prunes_neurons_physically(tmp_path):
     (event,) = events(tmp_path)
     assert event["schedule/width/0"] == 24 and event["schedule/width/1"] == 24
     assert result["params"] == (2 * 24 + 24) + (24 * 24 + 24) + (24 * 3 + 3)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("experiment", ["aire_div2k_cpu", "aire_ablation_densify"])
+def test_final_widths_are_the_widths_an_aire_run_ends_with(experiment, tmp_path):
+    """scripts/reproduce_aire.py trains its Small row at AIRe.final_widths: they must be the
+    widths AIRe's own surgery leaves (checked on a shrunk copy of the experiment's network)."""
+    overrides = [
+        f"+experiment={experiment}", *TINY, "steps=20", "backbone.hidden_features=[24,16,16]",
+        "backbone.hidden_layers=2", "schedule.prune_layers=[0,1]", "schedule.prune_rate=[0.5,0.25]",
+    ]  # fmt: skip
+    cfg = compose_cfg(overrides, tmp_path)
+    planned = instantiate(cfg.schedule).final_widths(cfg.backbone.hidden_features)
+    train(cfg)
+    (*_, last) = events(tmp_path)
+    assert [last[f"schedule/width/{i}"] for i in range(3)] == planned

@@ -130,9 +130,7 @@ class AIRe(Schedule):
         """AIRe §3.1: a 2ω_j neuron for each of the top-K columns of W¹ by norm."""
         first, second = chain_of(state.model)[:2]
         norms = second.weight.norm(p=self.densify_norm, dim=0)
-        count = self.densify_count
-        count = round(self.densify_rate * norms.numel()) if count is None else count
-        top = norms.topk(min(count, norms.numel())).indices
+        top = norms.topk(self.densify_k(norms.numel())).indices
         rows = 2 * input_rows(state.model)[top]  # integer k stays on the lattice
         bias = first.bias[top] if first.bias is not None else None
         if bias is not None:
@@ -146,6 +144,29 @@ class AIRe(Schedule):
         )
         return {"densified": len(top)}
 
+    def densify_k(self, width: int) -> int:
+        """Input neurons densification adds to a first layer of ``width`` neurons."""
+        count = self.densify_count
+        return min(round(self.densify_rate * width) if count is None else count, width)
+
+    @staticmethod
+    def prune_k(width: int, rate: float, count: int | None) -> int:
+        """Neurons TWD selects (and pruning removes) in a layer of ``width`` neurons."""
+        return count if count is not None else round(rate * width)
+
+    def final_widths(self, widths: Sequence[int]) -> list[int]:
+        """The hidden widths a network of ``widths`` ends with (prune_rule=selected): the
+        densified input neurons added, the selected neurons of each pruned layer removed.
+        The Small baseline of AIRe Tables 2-4 is trained from scratch at these widths."""
+        widths = list(widths)
+        if self.densify_at is not None:
+            widths[0] += self.densify_k(widths[0])
+        for layer, rate, count in zip(
+            self.prune_layers, self.prune_rate, self.prune_count, strict=True
+        ):
+            widths[layer] -= self.prune_k(widths[layer], rate, count)
+        return widths
+
     @torch.no_grad()
     def select(self, model: torch.nn.Module) -> dict[str, Any]:
         """I = the K smallest ‖W^{i+1}_{*j}‖₁ of each pruned layer (eq. 3's TopK)."""
@@ -155,7 +176,7 @@ class AIRe(Schedule):
         ):
             if not 0 <= layer < len(sizes):
                 raise UserError(f"schedule.prune_layers: layer {layer} does not exist ({sizes})")
-            k = count if count is not None else round(rate * sizes[layer])
+            k = self.prune_k(sizes[layer], rate, count)
             if not 0 <= k < sizes[layer]:
                 raise UserError(
                     f"schedule would prune {k} of the {sizes[layer]} neurons of layer {layer}"
