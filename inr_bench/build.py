@@ -12,7 +12,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from inr_bench import run_folder
+from inr_bench import precision, run_folder
 from inr_bench.backbones.base import build_model
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.runtime import chunk_size, pick_device, seed_everything
@@ -75,6 +75,8 @@ def build(
     if checkpoint is not None and checkpoint["spec"] != model.spec():
         model = build_model(checkpoint["spec"])
     model.to(device)
+    precision.configure(cfg.precision)
+    precision.compile_model(model, cfg.compile, signal.needs_input_grad)
     optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda t: lr_factor(t, cfg.steps, cfg.optim.lr_decay)

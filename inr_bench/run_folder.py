@@ -43,6 +43,7 @@ RESUMABLE_CHANGES = (
     "device",
     "chunk",
     "eval_chunk",
+    "compile",
     "psnr_thresholds",
 )
 

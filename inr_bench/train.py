@@ -25,6 +25,7 @@ from inr_bench.backbones.base import save_model, single_backward
 from inr_bench.build import Run, build, check_config, checkpoint
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
+from inr_bench.precision import autocast
 from inr_bench.run_folder import log_to_folder, run_dir_of
 from inr_bench.runtime import StopRequest, Stopwatch
 from inr_bench.state import Batch, TrainState
@@ -37,9 +38,10 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def train_step(
-    state: TrainState, batch: Batch, chunk: int, schedule, sampler=None
+    state: TrainState, batch: Batch, chunk: int, schedule, sampler=None, precision: str = "fp32"
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One optimizer step on ``batch``, processed ``chunk`` points at a time.
+    """One optimizer step on ``batch``, processed ``chunk`` points at a time, each forward and
+    loss under ``precision``'s autocast (the backward follows the forward's dtypes).
 
     The per-point losses (B,) are summed into the batch mean chunk by chunk, so the gradient
     equals the full-batch one. Returns 0-dim tensors of the data loss and of the extra terms
@@ -56,18 +58,19 @@ def train_step(
     with nullcontext() if signal.needs_input_grad else single_backward():
         for start in range(0, n, chunk):
             part = batch.chunk(start, start + chunk)
-            if sampler_loss:
-                pred = model(part.coords)
-                point_loss, term = signal.point_loss(pred, part), sampler.loss(pred, part)
-            else:
-                point_loss, term = signal.loss(model, part), None
-            weighted = point_loss if part.weight is None else point_loss * part.weight
-            data = weighted.sum() / n
-            term = None if term is None else term.sum() / n
+            with autocast(precision, part.coords.device):
+                if sampler_loss:
+                    pred = model(part.coords)
+                    point_loss, term = signal.point_loss(pred, part), sampler.loss(pred, part)
+                else:
+                    point_loss, term = signal.loss(model, part), None
+                weighted = point_loss if part.weight is None else point_loss * part.weight
+                data = weighted.float().sum() / n
+                term = None if term is None else term.float().sum() / n
             (data if term is None else data + term).backward()
             total = total + data.detach()
             reg = reg if term is None else reg + term.detach()
-            point_losses.append(point_loss.detach())
+            point_losses.append(point_loss.detach().float())
     extra = [t for t in (model.regularizer(), schedule.loss(state)) if t is not None]
     if extra:
         loss = sum(extra)
@@ -129,7 +132,9 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
         with step_timer:
             with select_timer:
                 batch = run.sampler.select(state)
-            loss, reg, point_loss = train_step(state, batch, run.chunk, run.schedule, run.sampler)
+            loss, reg, point_loss = train_step(
+                state, batch, run.chunk, run.schedule, run.sampler, run.cfg.precision
+            )
             run.sampler.update(batch, point_loss)
             run.scheduler.step()
             events = run.schedule.after_step(state)

@@ -126,3 +126,21 @@ def test_cuda_run_matches_cpu(tmp_path):
     gpu = train(compose_cfg([*TINY, "device=cuda", "metrics=image"], tmp_path / "gpu"))
     assert gpu["device"].startswith("cuda")
     assert gpu["eval/psnr"] == pytest.approx(cpu["eval/psnr"], abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["precision=bf16"], pytest.param(["compile=true"], marks=pytest.mark.slow)],
+    ids=["bf16", "compile"],
+)
+def test_precision_and_compile_runs_learn_like_fp32(overrides, tmp_path):
+    """bf16 autocast and the compiled backbone train the smoke run to about fp32's PSNR."""
+    tiny = [*TINY, "signal.resize=16", "steps=20", "eval_every=20"]
+    fp32 = train(compose_cfg(tiny, tmp_path / "fp32"))
+    other = train(compose_cfg([*tiny, *overrides], tmp_path / "other"))
+    assert other["eval/psnr"] == pytest.approx(fp32["eval/psnr"], abs=0.5)
+
+
+def test_unknown_precision_fails_naming_the_key(tmp_path):
+    with pytest.raises(UserError, match="precision must be one of"):
+        train(compose_cfg([*TINY, "precision=fp8"], tmp_path))
