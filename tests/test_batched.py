@@ -123,6 +123,7 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
         (["sampler=egra"], "samplers"),
         (["schedule=aire"], "schedule=none"),
         (["resume=true"], "resume"),
+        (["++compile=true"], "eagerly"),
         (["+seeds=[0,0]"], "twice"),
         (["signal.image=[skimage:astronaut,skimage:coffee]", "signal.resize=[16,20]"], None),
         (["signal.image=[skimage:astronaut,skimage:camera]"], "identical shapes"),

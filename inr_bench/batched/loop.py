@@ -59,6 +59,8 @@ def check_batched(cfg: DictConfig, schedule: Schedule, sampler: Sampler) -> None
     """Refuse, at start-up, what batched runs do not do yet."""
     if cfg.resume:
         raise UserError("resume=true is not supported for batched runs (signal sets / seeds)")
+    if cfg.get("precision", "fp32") != "fp32" or cfg.get("compile", False):
+        raise UserError("batched runs train in float32, eagerly: use precision=fp32 compile=false")
     if type(schedule) is not Schedule:
         raise UserError(
             f"batched runs (signal sets / seeds) support schedule=none, not "
@@ -95,19 +97,14 @@ def build(cfg: DictConfig, device: torch.device) -> BatchedRun:
     return BatchedRun(members, signals, net, scratch, optimizer, scheduler, samplers)
 
 
-def select(run: BatchedRun, step: int, steps: int) -> tuple[list[Batch], torch.Tensor]:
-    """Each member's batch from its own sampler, and their coordinates (K, B, d), or (B, d)
-    when every member trains on all its points of one shared grid."""
+def select(run: BatchedRun, step: int, steps: int) -> list[Batch]:
+    """Each member's batch from its own sampler (NINT scores member i's own network)."""
     batches = []
     for i, (sampler, signal) in enumerate(zip(run.samplers, run.signals, strict=True)):
         model = run.net.load_member(run.scratch, i) if isinstance(sampler, NintSampler) else None
         state = TrainState(step=step, steps=steps, model=model, optimizer=None, signal=signal)
         batches.append(sampler.select(state))
-    if all(b.index is None for b in batches) and all(
-        torch.equal(b.coords, batches[0].coords) for b in batches[1:]
-    ):
-        return batches, batches[0].coords
-    return batches, torch.stack([b.coords for b in batches])
+    return batches
 
 
 def evaluate(run: BatchedRun, metrics: dict[str, Any], chunk: int) -> list[dict[str, float]]:
@@ -153,7 +150,10 @@ def fit(run: BatchedRun, cfg: DictConfig, loggers: list, chunk: int, eval_chunk:
     window, window_steps = torch.zeros(k, dtype=torch.float64), 0
     for step in range(cfg.steps):
         t0 = time.perf_counter()
-        batches, coords = select(run, step, cfg.steps)
+        batches = select(run, step, cfg.steps)
+        # (K, B, d) even when the members share one grid: vmap's batched matmul is several
+        # times faster on CPU than broadcasting one (B, d) input against (K, out, in) weights
+        coords = torch.stack([b.coords for b in batches])
         values = torch.stack([b.values for b in batches])  # (K, B, C)
         loss, point_loss = batched_step(run.net, run.optimizer, coords, values, chunk)
         for sampler, batch, member_loss in zip(run.samplers, batches, point_loss, strict=True):

@@ -70,7 +70,8 @@ class StackedNetworks:
         return functional_call(self.template, (params, buffers), (x,))
 
     def __call__(self, x: Tensor) -> Tensor:
-        """(K, B, d) member-wise coordinates, or (B, d) shared by all members -> (K, B, C)."""
+        """(K, B, d) member-wise coordinates, or (B, d) shared by all members -> (K, B, C).
+        (Shared coordinates save memory but are slower on CPU: prefer (K, B, d).)"""
         x_dim = 0 if x.dim() == 3 else None
         return vmap(self._single, in_dims=(0, 0, x_dim))(self.params, self.buffers, x)
 
