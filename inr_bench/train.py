@@ -126,6 +126,11 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
     zero = torch.zeros((), device=run.device)
     window_loss, window_reg, window_steps, last_checked = zero, zero, 0, state.step
     first = state.step
+
+    def flush_timers() -> None:  # waits for the device: only at log, eval and checkpoint steps
+        summary["train_seconds"] += step_timer.read(reset=True)
+        summary["select_seconds"] += select_timer.read(reset=True)
+
     bar = tqdm(range(first, cfg.steps), initial=first, total=cfg.steps, mininterval=1.0)
     for step in bar:
         state.step = step
@@ -147,8 +152,7 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
         if done % cfg.log_every == 0 or done == cfg.steps or events:
             # the one host sync of a logging interval
             mean, mean_reg = (torch.stack([window_loss, window_reg]) / window_steps).tolist()
-            summary["train_seconds"] += step_timer.read(reset=True)
-            summary["select_seconds"] += select_timer.read(reset=True)
+            flush_timers()
             if not math.isfinite(mean + mean_reg):
                 good = ckpt_path if ckpt_path.exists() else "none"
                 raise NonFiniteLossError(
@@ -176,6 +180,7 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
             bar.set_postfix(shown)
 
         if done % cfg.eval_every == 0 or done == cfg.steps:
+            flush_timers()  # the thresholds record the train seconds up to here
             last_eval = evaluate(run)
             for lg in loggers:
                 lg.log_metrics({f"eval/{k}": v for k, v in last_eval.items()}, done)
@@ -187,8 +192,7 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
 
         due = cfg.checkpoint_every and done % cfg.checkpoint_every == 0
         if due or done == cfg.steps or stop.requested:
-            summary["train_seconds"] += step_timer.read(reset=True)
-            summary["select_seconds"] += select_timer.read(reset=True)
+            flush_timers()
             state.step = done
             checkpoint(run, folder, str(ckpt_path) if ckpt_path.exists() else "none")
         if stop.requested and done < cfg.steps:
