@@ -16,6 +16,10 @@ signal.needs_input_grad)``; then every forward + loss of a training step runs in
 ``compile_model`` compiles the backbone in place (``nn.Module.compile``): the module, its
 ``state_dict`` keys, ``spec()`` and surgery stay as they are; a change of shapes (a chunk of
 another size, densify / prune) recompiles once, after which Dynamo treats the size as dynamic.
+Parameter shapes are allowed to become dynamic too: with Dynamo's default (static parameter
+shapes) every surgery event recompiled the train and eval graphs, and an AIRe-like sequence of
+densify / prune events hit the recompile limit (8) after 4 events, from which point the network
+silently ran eagerly; now the graphs stay at 5 however many events (tests/test_surgery.py).
 Under compile the sine layers use plain ``torch.sin`` (``backbones.base.sine``).
 """
 
@@ -59,9 +63,10 @@ def autocast(precision: str, device: torch.device | str) -> Iterator[None]:
 
 
 def compile_model(
-    model: torch.nn.Module, enabled: bool, needs_input_grad: bool = False
+    model: torch.nn.Module, enabled: bool, needs_input_grad: bool = False, **options
 ) -> torch.nn.Module:
-    """``model`` compiled in place with ``torch.compile`` (inductor) when ``enabled``.
+    """``model`` compiled in place with ``torch.compile`` (inductor; ``options`` go to
+    ``nn.Module.compile``) when ``enabled``.
 
     Signals whose loss differentiates the network with respect to its inputs and then
     backpropagates through that (SDF eikonal and normal terms) need double backward, which
@@ -73,5 +78,6 @@ def compile_model(
             "compile=true: this signal's loss differentiates the network twice (SDF eikonal / "
             "normal terms), which torch.compile does not support; use compile=false"
         )
-    model.compile()
+    torch._dynamo.config.force_parameter_static_shapes = False  # surgery: see module doc
+    model.compile(**options)
     return model

@@ -9,6 +9,7 @@ from _devices import DEVICES
 from inr_bench.backbones import load_model, save_model
 from inr_bench.backbones.siren import Siren
 from inr_bench.errors import UserError
+from inr_bench.precision import compile_model
 from inr_bench.surgery import add_input_neurons, remove_neurons, widths
 
 
@@ -120,3 +121,31 @@ def test_lattice_first_layer_keeps_integer_frequencies_through_surgery(device):
     assert torch.equal(first.k[5:], 2 * k[keep][:2]) and first.k.dtype == torch.long
     assert not first.k.requires_grad and model.layers[1].weight.shape == (16, 7)
     step(model, optimizer, x)
+
+
+def test_surgery_on_a_compiled_network_does_not_exhaust_recompiles():
+    """Densify / prune change parameter shapes: a compiled network must keep running compiled
+    graphs (Dynamo's default static parameter shapes hit its recompile limit of 8 after 4 such
+    events here and then ran eagerly without a word)."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    model, optimizer, x = trained(steps=0, dtype=torch.float32)
+    compile_model(model, True, backend="eager")  # Dynamo's graphs without inductor's cost
+    for event in range(8):
+        for n in (64, 36):  # a full chunk and a last, shorter one
+            step(model, optimizer, x[:n])
+        with torch.no_grad():
+            model.eval()
+            model(x[:50])
+            model.train()
+        first = model.layers[0]
+        if event % 2 == 0:
+            rows, bias = 2 * first.weight[:2].detach(), first.bias[:2].detach()
+            add_input_neurons(model, optimizer, rows, bias)
+        else:
+            remove_neurons(model, optimizer, 0, torch.arange(first.weight.shape[0] - 1))
+    assert counters["frames"]["total"] == counters["frames"]["ok"]  # every frame compiled
+    assert counters["stats"]["unique_graphs"] <= 6
+    torch._dynamo.reset()
