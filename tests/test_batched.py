@@ -58,7 +58,13 @@ def test_batched_run_equals_single_runs(overrides, tmp_path):
     """K = 3 seeds in one Adam over stacked tensors = 3 separate runs of ``train``: each member's
     loss is summed over members (not averaged) and Adam is elementwise. Samplers draw their own
     indices per member (uniform, NINT scores on member i's own network)."""
-    steps = ["steps=5", "eval_every=5", "log_every=2", "signal.super_resolution=0"]
+    steps = [
+        "steps=4",
+        "eval_every=4",
+        "log_every=2",
+        "signal.super_resolution=0",
+        "signal.resize=8",
+    ]
     cfg = compose_cfg([*TINY, *steps, *overrides, "+seeds=[0,1,2]"], tmp_path / "k")
     batched = train_many(cfg)
     for i, seed in enumerate(SEEDS):
@@ -74,6 +80,39 @@ def test_batched_run_equals_single_runs(overrides, tmp_path):
         member = batched["members"][i]
         assert member["seed"] == seed
         assert member["eval/psnr"] == pytest.approx(single["eval/psnr"], abs=1e-4)
+
+
+def test_batched_aire_equals_single_runs(tmp_path):
+    """AIRe per member (its own densified columns, TWD set and pruned neurons; equal counts):
+    the restacked members after densify (step 1), TWD (5..10) and prune (11) equal 2 single
+    runs, Adam state carried through the surgery."""
+    steps = [
+        "steps=12",
+        "eval_every=12",
+        "log_every=4",
+        "signal.super_resolution=0",
+        "signal.resize=8",
+    ]
+    cfg = compose_cfg([*TINY, *steps, "schedule=aire", "+seeds=[0,1]"], tmp_path / "k")
+    batched = train_many(cfg)
+    member = load_model(tmp_path / "k/members/0/model.pt")
+    assert member.spec()["hidden_features"] == [32 + 8 - 24, 32]  # +25 % of 32, -60 % of 40
+    assert batched["params"] == member.num_parameters()
+    series = [json.loads(line) for line in (tmp_path / "k/metrics.jsonl").read_text().splitlines()]
+    assert any("schedule/densified" in r for r in series) and any(
+        "schedule/pruned/0" in r for r in series
+    )
+    for i, seed in enumerate((0, 1)):
+        single_cfg = cfg.copy()
+        with open_dict(single_cfg):
+            del single_cfg["seeds"]
+            single_cfg.seed, single_cfg.run_dir = seed, str(tmp_path / f"{i}")
+        train(single_cfg)
+        a = load_model(tmp_path / f"{i}/model.pt").state_dict()
+        b = load_model(tmp_path / f"k/members/{i}/model.pt").state_dict()
+        assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}
+        for name in a:
+            torch.testing.assert_close(b[name], a[name], rtol=1e-5, atol=1e-5, msg=name)
 
 
 def test_signal_set_run_folder(tmp_path):
@@ -121,7 +160,8 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
     "overrides,message",
     [
         (["sampler=egra"], "samplers"),
-        (["schedule=aire"], "schedule=none"),
+        (["schedule=prune_twd"], "schedule=none and aire"),
+        (["schedule=aire", "schedule.prune_rule=threshold"], "prune_rule=selected"),
         (["resume=true"], "resume"),
         (["++compile=true"], "eagerly"),
         (["+seeds=[0,0]"], "twice"),

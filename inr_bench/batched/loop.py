@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from inr_bench import run_folder
 from inr_bench.backbones.base import Backbone
-from inr_bench.batched.members import Member, build_member, expand_members
+from inr_bench.batched.members import Member, build_member, expand_members, member_config
 from inr_bench.batched.report import mean_std, member_records, save_grids, save_members
+from inr_bench.batched.schedules import after_step, check_schedules, twd_penalty
 from inr_bench.batched.stack import StackedNetworks
 from inr_bench.batched.step import batched_step, check_plain_mse
 from inr_bench.build import check_config, lr_factor
@@ -53,19 +55,15 @@ class BatchedRun:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     samplers: list[Sampler]
+    schedules: list[Schedule]  # schedule=none, or one AIRe per member (batched/schedules.py)
 
 
-def check_batched(cfg: DictConfig, schedule: Schedule, sampler: Sampler) -> None:
+def check_batched(cfg: DictConfig, sampler: Sampler) -> None:
     """Refuse, at start-up, what batched runs do not do yet."""
     if cfg.resume:
         raise UserError("resume=true is not supported for batched runs (signal sets / seeds)")
     if cfg.get("precision", "fp32") != "fp32" or cfg.get("compile", False):
         raise UserError("batched runs train in float32, eagerly: use precision=fp32 compile=false")
-    if type(schedule) is not Schedule:
-        raise UserError(
-            f"batched runs (signal sets / seeds) support schedule=none, not "
-            f"{type(schedule).__name__}: run its members one by one"
-        )
     if not isinstance(sampler, SAMPLERS):
         names = ", ".join(s.__name__ for s in SAMPLERS)
         raise UserError(f"batched runs support the samplers {names}, not {type(sampler).__name__}")
@@ -88,13 +86,15 @@ def build(cfg: DictConfig, device: torch.device) -> BatchedRun:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda t: lr_factor(t, cfg.steps, cfg.optim.lr_decay)
     )
-    samplers = []
+    samplers, schedules = [], []
     for member, signal in zip(members, signals, strict=True):
-        sampler = instantiate(cfg.sampler)
-        sampler.bind(signal.num_points, member.seed)
-        samplers.append(sampler)
+        single = member_config(cfg, member)  # ${seed} resolves to the member's seed
+        samplers.append(instantiate(single.sampler))
+        samplers[-1].bind(signal.num_points, member.seed)
+        schedules.append(instantiate(single.schedule))
+    check_schedules(schedules)
     scratch = net.member(0)
-    return BatchedRun(members, signals, net, scratch, optimizer, scheduler, samplers)
+    return BatchedRun(members, signals, net, scratch, optimizer, scheduler, samplers, schedules)
 
 
 def select(run: BatchedRun, step: int, steps: int) -> list[Batch]:
@@ -155,15 +155,18 @@ def fit(run: BatchedRun, cfg: DictConfig, loggers: list, chunk: int, eval_chunk:
         # times faster on CPU than broadcasting one (B, d) input against (K, out, in) weights
         coords = torch.stack([b.coords for b in batches])
         values = torch.stack([b.values for b in batches])  # (K, B, C)
-        loss, point_loss = batched_step(run.net, run.optimizer, coords, values, chunk)
+        penalty = partial(twd_penalty, run.net, run.schedules, step, cfg.steps)  # AIRe eq. 3
+        loss, point_loss = batched_step(run.net, run.optimizer, coords, values, chunk, penalty)
         for sampler, batch, member_loss in zip(run.samplers, batches, point_loss, strict=True):
             sampler.update(batch, member_loss)
         run.scheduler.step()
+        events = after_step(run, run.schedules, step, cfg.steps)  # densify / select / prune
         sync(device)
         out["train_seconds"] += time.perf_counter() - t0
         window, window_steps, done = window + loss.double().cpu(), window_steps + 1, step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
+        if done % cfg.log_every == 0 or done == cfg.steps or events:
             record = train_record(run, window, window_steps, done, out["train_seconds"])
+            record |= {f"schedule/{key}": v for key, v in (events or {}).items()}
             for lg in loggers:
                 lg.log_metrics(record, done)
             window, window_steps = torch.zeros_like(window), 0
@@ -209,7 +212,7 @@ def train_many(cfg: DictConfig) -> dict[str, Any]:
     started = time.perf_counter()
     folder = run_folder.run_dir_of(cfg)
     device = pick_device(cfg.device)
-    check_batched(cfg, instantiate(cfg.schedule), instantiate(cfg.sampler))
+    check_batched(cfg, instantiate(cfg.sampler))
     with run_folder.claim(folder, resume=False):
         (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         run = build(cfg, device)

@@ -8,12 +8,13 @@ Member i is built exactly as the single-network loop builds its run for that ima
 
 from __future__ import annotations
 
+import copy
 import glob
 from dataclasses import dataclass
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, open_dict
 
 from inr_bench.backbones.base import Backbone
 from inr_bench.errors import UserError
@@ -113,12 +114,24 @@ def expand_members(cfg: DictConfig) -> list[Member]:
     return [Member(i, seed, ref) for i, (ref, seed) in enumerate(pairs)]
 
 
+def member_config(cfg: DictConfig, member: Member) -> DictConfig:
+    """The single run's config of ``member``: its seed (so that ``${seed}`` in any group, e.g.
+    AIRe's generator, resolves to it), its image, and no ``seeds`` list."""
+    single = copy.deepcopy(cfg)
+    with open_dict(single):
+        single.pop("seeds", None)
+        single.seed = member.seed
+        if member.image is not None:
+            single.signal.image = member.image
+    return single
+
+
 def build_member(cfg: DictConfig, member: Member) -> tuple[Signal, Backbone]:
-    """Member's signal and freshly initialised network, in the single loop's order: seed,
-    signal, backbone, init. So the network equals the one ``train`` builds for that seed."""
+    """Member's signal and freshly initialised network, in the single loop's order (seed,
+    signal, backbone, init), so the network equals the one ``train`` builds for that seed."""
+    single = member_config(cfg, member)
     seed_everything(member.seed)
-    overrides = {} if member.image is None else {"image": member.image}
-    signal = instantiate(cfg.signal, **overrides)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
-    instantiate(cfg.init)(model)
+    signal = instantiate(single.signal)
+    model = instantiate(single.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
+    instantiate(single.init)(model)
     return signal, model

@@ -3,6 +3,8 @@ the step minimises their sum, so member k's gradient is exactly that of its sing
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -30,11 +32,13 @@ def batched_step(
     coords: Tensor,
     values: Tensor,
     chunk: int,
+    extra: Callable[[], Tensor | None] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Adam step on Σ_k mean_b ℓ_kb, ℓ_kb = mean_c (f_k(x_kb) − y_kb)_c².
 
     coords (K, B, d), or (B, d) shared by every member; values (K, B, C). The B points are
-    processed ``chunk`` at a time (gradients summed, the same step). Returns each member's
+    processed ``chunk`` at a time (gradients summed, the same step). ``extra`` gives a further
+    loss term over all members (AIRe's targeted weight decay) or None. Returns each member's
     batch-mean loss (K,) and the per-point losses (K, B), detached."""
     optimizer.zero_grad(set_to_none=True)
     n = values.shape[1]
@@ -45,6 +49,9 @@ def batched_step(
         point_loss = (pred - values[:, start : start + chunk]).square().mean(dim=2)  # (K, b)
         (point_loss.sum() / n).backward()  # summed over members: no 1/K (Adam is elementwise)
         point_losses.append(point_loss.detach())
+    term = extra() if extra is not None else None
+    if term is not None:
+        term.backward()
     optimizer.step()
     point_loss = torch.cat(point_losses, dim=1)
     return point_loss.mean(dim=1), point_loss
