@@ -15,7 +15,6 @@ os.environ.setdefault("WANDB_SILENT", "true")
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
-SHARED_DATA = REPO.parent / "shared" / "data"
 TINY = ["debug=smoke", "logger=none"]
 # Overrides that shrink each signal kind to test size (keyed by the signal's _target_).
 TINY_SIGNAL = {
@@ -47,11 +46,9 @@ TINY_METRICS = {"metrics.chamfer.num_points": 2000, "metrics.iou.resolution": 24
 
 
 def data_root() -> Path | None:
-    """The data root if it holds real data: INR_BENCH_DATA, else ../shared/data."""
-    for candidate in (os.environ.get("INR_BENCH_DATA"), SHARED_DATA):
-        if candidate and Path(candidate, "kodak").is_dir():
-            return Path(candidate)
-    return None
+    """The data root named by INR_BENCH_DATA if it holds real data (.ci/run sets it)."""
+    candidate = os.environ.get("INR_BENCH_DATA")
+    return Path(candidate) if candidate and Path(candidate, "kodak").is_dir() else None
 
 
 def compose_cfg(overrides: list[str], run_dir: Path | None = None) -> DictConfig:
@@ -75,16 +72,9 @@ def options(group: str) -> list[str]:
 
 def pytest_collection_modifyitems(config, items):
     skip_gpu = pytest.mark.skip(reason="needs CUDA")
-    skip_data = pytest.mark.skip(reason="needs the data root (INR_BENCH_DATA or ../shared/data)")
+    skip_data = pytest.mark.skip(reason="needs the data root: set INR_BENCH_DATA")
     for item in items:
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_gpu)
         if "data" in item.keywords and data_root() is None:
             item.add_marker(skip_data)
-
-
-@pytest.fixture(autouse=True)
-def _data_env(monkeypatch):
-    root = data_root()
-    if root is not None and "INR_BENCH_DATA" not in os.environ:
-        monkeypatch.setenv("INR_BENCH_DATA", str(root))

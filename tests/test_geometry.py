@@ -100,11 +100,11 @@ def test_iou_on_occupancy_arrays():
         IoU()(np.zeros(4, bool), np.zeros(5, bool))
 
 
-def test_metrics_for_a_kind_fall_back_to_the_signal_defaults_with_a_warning():
-    chamfer, image_metric = Chamfer(num_points=10), object()
-    assert for_kind({"chamfer": chamfer, "psnr": image_metric}, "sdf", None) == {"chamfer": chamfer}
-    with pytest.warns(UserWarning, match="metrics=sdf"):
-        assert for_kind({"psnr": image_metric}, "sdf", {"chamfer": chamfer}) == {"chamfer": chamfer}
+def test_metrics_that_do_not_apply_to_the_signal_kind_are_refused():
+    chamfer, image_metric = Chamfer(num_points=10), object()  # no ``kinds``: an image metric
+    assert for_kind({"chamfer": chamfer}, "sdf") == {"chamfer": chamfer}
+    with pytest.raises(UserError, match=r"psnr \(image\) do not apply to a sdf signal"):
+        for_kind({"chamfer": chamfer, "psnr": image_metric}, "sdf")
 
 
 # --- marching cubes, inside tests, signed distance ----------------------------------------------
