@@ -1,7 +1,10 @@
 """``train_many(cfg) -> dict``: K networks (signals × seeds) trained in one process as one
 batched model, each member with its own data, Adam state, sampler and metrics.
 
-python -m inr_bench.train signal.image=kodak signal.crop=512 signal.resize=128 +seeds=[0,1,2]
+python -m inr_bench.train signal.image=kodak signal.crop=512 signal.resize=128 seeds=[0,1,2]
+
+(once ``inr_bench.train.train`` dispatches here when ``is_batched(cfg)``; ``+seeds=...`` while
+conf/train.yaml does not declare ``seeds: null``).
 
 Member i is the network ``train`` would build for its image and seed (``members.build_member``),
 and because each member's loss is its own batch mean, summed over members, and Adam is

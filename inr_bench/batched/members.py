@@ -116,10 +116,10 @@ def expand_members(cfg: DictConfig) -> list[Member]:
 
 def member_config(cfg: DictConfig, member: Member) -> DictConfig:
     """The single run's config of ``member``: its seed (so that ``${seed}`` in any group, e.g.
-    AIRe's generator, resolves to it), its image, and no ``seeds`` list."""
+    AIRe's generator, resolves to it), its image, and ``seeds`` null."""
     single = copy.deepcopy(cfg)
     with open_dict(single):
-        single.pop("seeds", None)
+        single.seeds = None
         single.seed = member.seed
         if member.image is not None:
             single.signal.image = member.image

@@ -20,7 +20,7 @@ def check_plain_mse(signals: list[Signal]) -> None:
     if kind.point_loss is not Signal.point_loss or kind.loss is not Signal.loss:
         raise UserError(
             f"batched runs support signals trained on the plain per-point MSE (image, audio, "
-            f"volume); {kind.__name__} has its own loss: train its members one by one"
+            f"volume, occupancy); {kind.__name__} has its own loss: train its members one by one"
         )
     if kind.needs_input_grad:
         raise UserError(f"batched runs do not support {kind.__name__} (its loss needs ∇f)")
