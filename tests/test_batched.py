@@ -164,6 +164,7 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
         (["schedule=aire", "schedule.prune_rule=threshold"], "prune_rule=selected"),
         (["resume=true"], "resume"),
         (["++compile=true"], "eagerly"),
+        (["backbone=sasnet", "backbone.mask_sparsity=0.01"], "regularizers"),
         (["++seeds=[0,0]"], "twice"),
         (["signal.image=[skimage:astronaut,skimage:coffee]", "signal.resize=[16,20]"], None),
         (["signal.image=[skimage:astronaut,skimage:camera]"], "identical shapes"),

@@ -85,6 +85,12 @@ def build(cfg: DictConfig, device: torch.device) -> BatchedRun:
             "give signal.crop and/or signal.resize so that every image has one size"
         )
     net = StackedNetworks([model for _, model in built]).to(device)
+    with torch.random.fork_rng(devices=[]):  # SASNet's regularizer draws points
+        if net.template.regularizer() is not None:
+            raise UserError(
+                f"batched runs do not add backbone regularizers yet ({type(net.template).__name__}"
+                "'s, e.g. SASNet's mask sparsity): set it to 0 or train the members one by one"
+            )
     optimizer = instantiate(cfg.optim.optimizer)(net.param_groups())
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda t: lr_factor(t, cfg.steps, cfg.optim.lr_decay)
