@@ -222,16 +222,23 @@ def step_outputs(model, x, precision: str = "fp32") -> tuple[torch.Tensor, list[
     return out, [p.grad.clone() for p in model.parameters() if p.requires_grad]
 
 
+def precision_model(name: str) -> torch.nn.Module:
+    """A seeded tiny network: 2 -> 32 x 3 -> 3, or the option's config at width 16."""
+    if name not in COMPILED:
+        return build(name, seed=0)
+    torch.manual_seed(0)
+    return COMPILED[name](2, 3, hidden_features=32, hidden_layers=2)
+
+
 @pytest.mark.parametrize("precision", PRECISIONS)
-@pytest.mark.parametrize("name", sorted(COMPILED))
+@pytest.mark.parametrize("name", [*sorted(COMPILED), "ffn", "pemlp"])
 def test_precisions_give_finite_results_close_to_fp32(name, precision):
     """tf32 is a no-op on CPU (equal to fp32 there); bf16 autocast stays within loose bounds
-    (measured on this model: outputs within 4 % of their range, gradients within 10 %)."""
+    (measured on these models: outputs within 4 % of their range, gradients within 10 %)."""
     x = torch.rand(128, 2) * 2 - 1
     results = {}
     for p in ("fp32", precision):
-        torch.manual_seed(0)
-        results[p] = step_outputs(COMPILED[name](2, 3, hidden_features=32, hidden_layers=2), x, p)
+        results[p] = step_outputs(precision_model(name), x, p)
     (ref, ref_grads), (out, grads) = results["fp32"], results[precision]
     assert torch.isfinite(out).all() and all(torch.isfinite(g).all() for g in grads), name
     assert all(g.dtype == r.dtype for g, r in zip(grads, ref_grads, strict=True)), name
@@ -241,15 +248,18 @@ def test_precisions_give_finite_results_close_to_fp32(name, precision):
         assert (g - r).norm() <= 2 * tolerance[precision] * r.norm() + 1e-12, f"{name} {precision}"
 
 
-def test_bf16_keeps_the_input_layer_in_float32():
-    torch.manual_seed(0)
-    model = Siren(2, 3, hidden_features=16, hidden_layers=1)
+@pytest.mark.parametrize("option", ["siren", "finer", "siren_lattice", "gauss", "ffn", "pemlp"])
+def test_bf16_keeps_both_ends_of_the_network_in_float32(option):
+    """ω₀·(Wx + b) and Fourier phases need float32's mantissa, and so does the output (the
+    signal itself); the hidden layers run in bfloat16."""
+    model = build(option)
     seen = []
-    for layer in model.layers:
+    for layer in [*model.layers, model.last]:
         layer.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
     with autocast("bf16", "cpu"):
         model(torch.rand(8, 2))
-    assert seen == [torch.float32, torch.bfloat16]  # ω₀·(Wx + b) needs float32's mantissa
+    first = torch.float32 if option not in ("ffn", "pemlp") else torch.bfloat16  # after encode
+    assert seen == [first, *[torch.bfloat16] * (len(seen) - 2), torch.float32], option
 
 
 def compiled_equals_eager(name: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone, scaled_linear
+from inr_bench.backbones.base import Backbone, in_float32, scaled_linear
 from inr_bench.backbones.siren import widths_list
 
 
@@ -48,9 +48,10 @@ class Gauss(Backbone):
         self.last = nn.Linear(widths[-1], out_dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        for layer in self.layers:
+        x = in_float32(self.layers[0], x)  # float32 ends under bf16 autocast (in_float32)
+        for layer in self.layers[1:]:
             x = layer(x)
-        return self.last(x)
+        return in_float32(self.last, x)
 
     def spec_kwargs(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone
+from inr_bench.backbones.base import Backbone, in_float32
 from inr_bench.backbones.siren import widths_list
 
 
@@ -43,10 +43,10 @@ class ReluMLP(Backbone):
         return x
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.encode(x)
+        x = in_float32(self.encode, x)  # float32 ends under bf16 autocast (in_float32)
         for layer in self.layers:
             x = layer(x).relu_()
-        return self.last(x)
+        return in_float32(self.last, x)
 
     def spec_kwargs(self) -> dict[str, Any]:
         return self.shape_kwargs()

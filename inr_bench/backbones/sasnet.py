@@ -157,7 +157,7 @@ class SASNet(Backbone):
             h = in_float32(layer, h) if i == 0 else layer(h)
             if i in self.mask_layers:  # eq. 3: h̃ = M ⊙ h, each neuron its group's mask
                 h = h * next(masks).index_select(1, getattr(self, f"group_{i}"))
-        return self.last(h)
+        return in_float32(self.last, h)
 
     def regularizer(self) -> Tensor | None:
         """λ · mean |M(x)| over uniform points: a Monte Carlo ∫|M|₁ dx (§3.3)."""

@@ -108,7 +108,7 @@ class Siren(Backbone):
         x = in_float32(self.layers[0], x)
         for layer in self.layers[1:]:
             x = layer(x)
-        return self.last(x)
+        return in_float32(self.last, x)
 
     @property
     def omega(self) -> Tensor:
