@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from inr_bench import precision, run_folder
 from inr_bench.backbones.base import build_model
 from inr_bench.errors import NonFiniteLossError, UserError
+from inr_bench.metrics import for_kind
 from inr_bench.runtime import chunk_size, pick_device, seed_everything
 from inr_bench.state import TrainState
 
@@ -90,7 +91,7 @@ def build(
         scheduler=scheduler,
         sampler=sampler,
         schedule=instantiate(cfg.schedule),
-        metrics={name: instantiate(m) for name, m in cfg.metrics.items()},
+        metrics=for_kind({k: instantiate(m) for k, m in cfg.metrics.items()}, signal.kind),
         chunk=chunk_size(cfg.chunk, model, device, signal.num_points),
         eval_chunk=chunk_size(cfg.eval_chunk, model, device, 1 << 18),  # GPU: <= 262k a forward
     )

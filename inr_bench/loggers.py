@@ -117,12 +117,11 @@ def wandb_labels(
 ) -> tuple[str, str | None, list[str]]:
     """W&B name, group and tags of a run. Explicit values win; else, under Hydra, a sweep's jobs
     share a group (experiment and sweep folder) and are named by their overrides, a single run is
-    named by its experiment (or backbone/signal) and start time, and the tags name the parts.
-    ``name`` equal to the run folder's path (train()'s fallback) counts as unset."""
+    named by its experiment (or backbone/signal) and start time, and the tags name the parts."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    name = None if name in (None, "", str(run_dir)) else name
+    name = name or None
     if not HydraConfig.initialized():
         return name or run_dir.name, group, list(tags)
     hydra = HydraConfig.get()

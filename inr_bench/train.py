@@ -261,7 +261,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             run = build(cfg, checkpoint=ckpt)
             started -= run.summary["wall_seconds"]  # wall time counts every session of the run
             loggers = [JsonLogger(folder, append=bool(cfg.resume))]
-            loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name or str(folder)))
+            loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name))
             try:
                 for lg in loggers:
                     lg.log_config(resolved, run.state.model.num_parameters())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -24,8 +24,6 @@ TINY_SIGNAL = {
             "signal.pool_size=2000",
             "signal.mc_resolution=24",
             "signal.render=false",
-            "signal.metrics.chamfer.num_points=2000",
-            "signal.metrics.iou.resolution=24",
             *extra,
         ]
         for target, extra in (
@@ -41,7 +39,7 @@ TINY_SIGNAL = {
         "signal.unit=samples",
     ],
 }
-# Metric settings that shrink geometry evaluation where an experiment chose metrics=sdf.
+# Metric settings that shrink geometry evaluation, applied where the composed metrics have them.
 TINY_METRICS = {"metrics.chamfer.num_points": 2000, "metrics.iou.resolution": 24}
 
 
@@ -52,11 +50,15 @@ def data_root() -> Path | None:
 
 
 def compose_cfg(overrides: list[str], run_dir: Path | None = None) -> DictConfig:
-    """Compose conf/train.yaml, shrinking the chosen signal with its TINY_SIGNAL overrides
-    (placed first, so that a test's own overrides of the same keys win)."""
+    """Compose conf/train.yaml, shrinking the chosen signal with its TINY_SIGNAL overrides and
+    the geometry metrics with TINY_METRICS (placed first, so that a test's own overrides of the
+    same keys win)."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
-        extra = TINY_SIGNAL.get(cfg.signal._target_, [])
+        extra = [
+            *TINY_SIGNAL.get(cfg.signal._target_, []),
+            *(f"{k}={v}" for k, v in TINY_METRICS.items() if OmegaConf.select(cfg, k)),
+        ]
         if extra:
             cfg = compose("train", overrides=[*extra, *overrides])
     if run_dir is not None:

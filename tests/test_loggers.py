@@ -94,7 +94,7 @@ def hydra_runtime():
 
 def test_labels_without_hydra_keep_what_is_given(tmp_path):
     assert wandb_labels(tmp_path, None, None, ()) == (tmp_path.name, None, [])
-    assert wandb_labels(tmp_path, str(tmp_path), "g", ["a"]) == (tmp_path.name, "g", ["a"])
+    assert wandb_labels(tmp_path, "", "g", ["a"]) == (tmp_path.name, "g", ["a"])
     assert wandb_labels(tmp_path, "mine", None, ()) == ("mine", None, [])
 
 
@@ -102,7 +102,7 @@ def test_sweep_jobs_share_a_group_and_are_named_by_their_overrides(hydra_runtime
     sweep = "outputs/multirun/2026-12-01/03-20-00"
     overrides = ["+experiment=aire_div2k_cpu", "seed=1", "sampler=uniform"]
     hydra_runtime(overrides, multirun=True, sweep=sweep, job="sampler=uniform,seed=1")
-    name, group, tags = wandb_labels(tmp_path / "job", str(tmp_path / "job"), None, ["extra"])
+    name, group, tags = wandb_labels(tmp_path / "job", None, None, ["extra"])
     assert name == "sampler=uniform,seed=1"
     assert group == "aire_div2k_cpu 2026-12-01/03-20-00"
     assert tags[:3] == ["signal=image", "backbone=siren", "init=native"]

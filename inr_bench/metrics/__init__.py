@@ -19,14 +19,10 @@ def kinds_of(metric: Any) -> tuple[str, ...]:
     return tuple(getattr(metric, "kinds", ("image",)))
 
 
-def for_kind(
-    metrics: dict[str, Any], kind: str, own: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def for_kind(metrics: dict[str, Any], kind: str) -> dict[str, Any]:
     """``metrics`` (the run's ``metrics=`` group) after checking that each applies to signal
-    ``kind``; a UserError names every metric that does not, and the signal.
-
-    ``own`` (a signal config's former ``metrics`` entry) is no longer a fallback: a run measures
-    what its config says, or stops."""
+    ``kind``; a UserError names every metric that does not, and the signal. ``build`` calls it
+    once at start-up: a run measures what its config says, or does not start."""
     wrong = {name: kinds_of(m) for name, m in metrics.items() if kind not in kinds_of(m)}
     if wrong:
         listed = ", ".join(f"{name} ({'/'.join(k)})" for name, k in sorted(wrong.items()))

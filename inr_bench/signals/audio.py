@@ -21,7 +21,6 @@ import torch
 
 from inr_bench import data
 from inr_bench.errors import UserError
-from inr_bench.metrics import for_kind
 from inr_bench.signals.base import Signal, predict
 from inr_bench.visual import save_figure
 
@@ -92,11 +91,9 @@ class AudioSignal(Signal):
         unit: str = "seconds",
         mono: bool = True,
         normalize: bool = True,
-        metrics: dict[str, Any] | None = None,
     ) -> None:
         if unit not in ("seconds", "samples"):
             raise UserError(f"signal.unit must be 'seconds' or 'samples', got {unit!r}")
-        self.own_metrics = dict(metrics or {})
         self.rate, samples = load_wav(audio)
         per_unit = self.rate if unit == "seconds" else 1
         first = int(round(start * per_unit))
@@ -121,8 +118,7 @@ class AudioSignal(Signal):
 
     def evaluate(self, model: torch.nn.Module, metrics: dict[str, Any], chunk: int) -> dict:
         pred = predict(model, self.coords, chunk).cpu()
-        chosen = for_kind(metrics, self.kind, self.own_metrics)
-        return {name: metric(pred, self.values.cpu()) for name, metric in chosen.items()}
+        return {name: metric(pred, self.values.cpu()) for name, metric in metrics.items()}
 
     def save_artifacts(self, model: torch.nn.Module, folder: Path, chunk: int) -> dict[str, Path]:
         """reconstruction.wav (32-bit float, the signal's rate) and waveform.png (waveforms,

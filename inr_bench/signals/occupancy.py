@@ -17,7 +17,6 @@ import torch
 
 from inr_bench import mesh as meshes
 from inr_bench.errors import UserError
-from inr_bench.metrics import for_kind
 from inr_bench.signals.base import Signal, predict
 
 
@@ -35,13 +34,11 @@ class OccupancySignal(Signal):
         resolution: int = 64,
         extent: float = 0.9,
         threshold: float = 0.5,
-        metrics: dict[str, Any] | None = None,
         render: bool = True,
     ) -> None:
         if resolution < 2:
             raise UserError(f"signal.resolution must be at least 2, got {resolution}")
         self.resolution, self.threshold, self.render = int(resolution), float(threshold), render
-        self.own_metrics = dict(metrics or {})
         self.mesh = meshes.normalize(meshes.load_mesh(mesh), extent)
         self.coords = meshes.grid(self.resolution, 1.0)
         labels = meshes.inside(self.mesh, self.coords.numpy())
@@ -54,8 +51,7 @@ class OccupancySignal(Signal):
         """IoU (and any other occupancy metric) of {f > threshold} against the labels."""
         pred = self._predict(model, chunk) > self.threshold
         target = self.values[:, 0].cpu() > 0.5
-        chosen = for_kind(metrics, self.kind, self.own_metrics)
-        return {name: metric(pred, target) for name, metric in chosen.items()}
+        return {name: metric(pred, target) for name, metric in metrics.items()}
 
     def save_artifacts(self, model: torch.nn.Module, folder: Path, chunk: int) -> dict[str, Path]:
         """mesh.ply / mesh.glb: the f = threshold level set by marching cubes on the grid

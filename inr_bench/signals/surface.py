@@ -16,7 +16,6 @@ import torch
 import trimesh
 
 from inr_bench import mesh as meshes
-from inr_bench.metrics import for_kind
 from inr_bench.signals.base import Signal, predict
 
 
@@ -34,11 +33,9 @@ class ImplicitSurfaceSignal(Signal):
         self,
         mc_resolution: int = 128,
         mc_bound: float = 1.0,
-        metrics: dict[str, Any] | None = None,
         render: bool = True,
     ) -> None:
         self.mc_resolution, self.mc_bound = int(mc_resolution), float(mc_bound)
-        self.own_metrics = dict(metrics or {})
         self.render = render
         self._cache: tuple[tuple, trimesh.Trimesh] | None = None
 
@@ -59,8 +56,7 @@ class ImplicitSurfaceSignal(Signal):
     def evaluate(self, model: torch.nn.Module, metrics: dict[str, Any], chunk: int) -> dict:
         """Geometry metrics of the extracted mesh against the ground truth, and its size."""
         pred = self.extract(model, chunk)
-        chosen = for_kind(metrics, self.kind, self.own_metrics)
-        out = {name: metric(pred, self.mesh) for name, metric in chosen.items()}
+        out = {name: metric(pred, self.mesh) for name, metric in metrics.items()}
         out["mesh_faces"] = float(len(pred.faces))
         return out
 

@@ -19,7 +19,6 @@ import torch
 
 from inr_bench import data
 from inr_bench.errors import UserError
-from inr_bench.metrics import for_kind
 from inr_bench.metrics.image import to_unit
 from inr_bench.signals.base import Signal, predict
 from inr_bench.visual import error_map, save_image
@@ -91,13 +90,11 @@ class VolumeSignal(Signal):
         synthetic_shape: Sequence[int] = (32, 56, 32),
         value_range: Sequence[float] = (-1.0, 1.0),
         seed: int = 0,
-        metrics: dict[str, Any] | None = None,
     ) -> None:
         lo, hi = (float(v) for v in value_range)
         if not hi > lo:
             raise UserError(f"signal.value_range must be [low, high] with high > low, got {lo, hi}")
         self.value_range = (lo, hi)
-        self.own_metrics = dict(metrics or {})
         array = smoke(synthetic_shape, seed) if volume == "synthetic" else load_volume(volume, key)
         if resize is not None:
             from skimage.transform import resize as sk_resize
@@ -123,8 +120,7 @@ class VolumeSignal(Signal):
 
     def evaluate(self, model: torch.nn.Module, metrics: dict[str, Any], chunk: int) -> dict:
         pred, target = self._reconstruct(model, chunk), self.volume.cpu()
-        chosen = for_kind(metrics, self.kind, self.own_metrics)
-        return {name: metric(pred, target) for name, metric in chosen.items()}
+        return {name: metric(pred, target) for name, metric in metrics.items()}
 
     def save_artifacts(self, model: torch.nn.Module, folder: Path, chunk: int) -> dict[str, Path]:
         """slices.png: the three central slices; rows ground truth, reconstruction, |error|."""
