@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from inr_bench import run_folder
 from inr_bench.backbones.base import save_model, single_backward
+from inr_bench.batched import is_batched
 from inr_bench.build import Run, build, check_config, checkpoint
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
@@ -245,7 +246,12 @@ def finish(run: Run, folder: Path, loggers: list, last_eval: dict, started: floa
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit ``cfg.backbone`` to ``cfg.signal``; returns the final metrics (also in metrics.json)."""
+    """Fit ``cfg.backbone`` to ``cfg.signal``; returns the final metrics (also in metrics.json).
+    A signal set or a ``seeds`` list trains every member at once as one batched model."""
+    if is_batched(cfg):
+        from inr_bench.batched.loop import train_many
+
+        return train_many(cfg)
     check_config(cfg)
     started = time.perf_counter()
     folder = run_dir_of(cfg)

@@ -31,7 +31,7 @@ SEEDS = [0, 1, 2]
 def test_stacked_members_are_the_single_networks(backbone, init):
     """Stacking keeps every member's init, and the batched forward and gradients equal each
     member's own (the same weights through the backbone's own forward)."""
-    cfg = compose_cfg([*TINY, f"backbone={backbone}", f"init={init}", "++seeds=[0,1,2]"])
+    cfg = compose_cfg([*TINY, f"backbone={backbone}", f"init={init}", "seeds=[0,1,2]"])
     singles = [build_member(cfg, m)[1] for m in expand_members(cfg)]
     net = StackedNetworks(singles)
     x = torch.rand(3, 40, 2) * 2 - 1
@@ -65,8 +65,8 @@ def test_batched_run_equals_single_runs(overrides, tmp_path):
         "signal.super_resolution=0",
         "signal.resize=8",
     ]
-    cfg = compose_cfg([*TINY, *steps, *overrides, "++seeds=[0,1,2]"], tmp_path / "k")
-    batched = train_many(cfg)
+    cfg = compose_cfg([*TINY, *steps, *overrides, "seeds=[0,1,2]"], tmp_path / "k")
+    batched = train(cfg)  # seeds=[...] dispatches to the batched loop
     for i, seed in enumerate(SEEDS):
         single_cfg = cfg.copy()
         with open_dict(single_cfg):
@@ -93,7 +93,7 @@ def test_batched_aire_equals_single_runs(tmp_path):
         "signal.super_resolution=0",
         "signal.resize=8",
     ]
-    cfg = compose_cfg([*TINY, *steps, "schedule=aire", "++seeds=[0,1]"], tmp_path / "k")
+    cfg = compose_cfg([*TINY, *steps, "schedule=aire", "seeds=[0,1]"], tmp_path / "k")
     batched = train_many(cfg)
     member = load_model(tmp_path / "k/members/0/model.pt")
     assert member.spec()["hidden_features"] == [32 + 8 - 24, 32]  # +25 % of 32, -60 % of 40
@@ -119,7 +119,7 @@ def test_signal_set_run_folder(tmp_path):
     """Two images × two seeds: image-major members, per-member and mean ± std metrics, per-member
     scalars in metrics.jsonl, grids of reconstructions and errors."""
     images = "signal.image=[skimage:astronaut,skimage:coffee]"
-    cfg = compose_cfg([*TINY, images, "signal.crop=256", "++seeds=[3,4]"], tmp_path)
+    cfg = compose_cfg([*TINY, images, "signal.crop=256", "seeds=[3,4]"], tmp_path)
     result = train_many(cfg)
     final = json.loads((tmp_path / "metrics.json").read_text())
     members = final["members"]
@@ -152,7 +152,7 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
     with pytest.raises(UserError, match="matches no image"):
         image_set(str(tmp_path / "z*"))
     assert not is_batched(compose_cfg(TINY))
-    assert is_batched(compose_cfg([*TINY, "++seeds=[0]"]))
+    assert is_batched(compose_cfg([*TINY, "seeds=[0]"]))
     assert is_batched(compose_cfg([*TINY, "signal.image=kodak"]))
 
 
@@ -165,15 +165,15 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
         (["resume=true"], "resume"),
         (["++compile=true"], "eagerly"),
         (["backbone=sasnet", "backbone.mask_sparsity=0.01"], "regularizers"),
-        (["++seeds=[0,0]"], "twice"),
+        (["seeds=[0,0]"], "twice"),
         (["signal.image=[skimage:astronaut,skimage:coffee]", "signal.resize=[16,20]"], None),
         (["signal.image=[skimage:astronaut,skimage:camera]"], "identical shapes"),
     ],
     ids=lambda o: str(o)[:30],
 )
 def test_unsupported_choices_are_refused(overrides, message, tmp_path):
-    sets = any(o.startswith(("++seeds", "signal.image")) for o in overrides)
-    seeds = [] if sets else ["++seeds=[0,1]"]
+    sets = any(o.startswith(("seeds", "signal.image")) for o in overrides)
+    seeds = [] if sets else ["seeds=[0,1]"]
     cfg = compose_cfg([*TINY, *overrides, *seeds], tmp_path)
     if message is None:  # same size: fine; a different size for one member is refused
         cfg.signal.resize = None

@@ -3,8 +3,7 @@ batched model, each member with its own data, Adam state, sampler and metrics.
 
 python -m inr_bench.train signal.image=kodak signal.crop=512 signal.resize=128 seeds=[0,1,2]
 
-(once ``inr_bench.train.train`` dispatches here when ``is_batched(cfg)``; ``+seeds=...`` while
-conf/train.yaml does not declare ``seeds: null``).
+(``inr_bench.train.train`` dispatches here when ``is_batched(cfg)``).
 
 Member i is the network ``train`` would build for its image and seed (``members.build_member``),
 and because each member's loss is its own batch mean, summed over members, and Adam is
@@ -230,7 +229,7 @@ def train_many(cfg: DictConfig) -> dict[str, Any]:
         chunk = max(1, chunk_size(cfg.chunk, run.scratch, device, n * k) // k)
         eval_chunk = chunk_size(cfg.eval_chunk, run.scratch, device, 1 << 18)
         loggers = [JsonLogger(folder)]
-        loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name or str(folder)))
+        loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name))
         try:
             for lg in loggers:
                 lg.log_config(OmegaConf.to_container(cfg, resolve=True), run.net.num_parameters())
