@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import math
 
 import pytest
@@ -65,9 +66,16 @@ def test_every_experiment_trains_a_few_steps(experiment, tmp_path):
 
 
 @pytest.mark.parametrize("debug", options("debug"))
-def test_debug_presets_run(debug, tmp_path):
-    result = train(compose_cfg([f"debug={debug}", "logger=none"], tmp_path))
-    assert result["steps"] > 0
+def test_debug_presets_train_every_part_and_report_every_metric(debug, tmp_path):
+    """A debug preset is a short real run: it learns (the loss falls), evaluates every metric of
+    the run under its log key, and ends with the run folder's record."""
+    cfg = compose_cfg([f"debug={debug}", "logger=none"], tmp_path)
+    result = train(cfg)
+    series = [json.loads(line) for line in (tmp_path / "metrics.jsonl").open()]
+    losses = [r["train/loss"] for r in series if "train/loss" in r]
+    assert losses[-1] < losses[0], debug
+    assert {f"eval/{name}" for name in cfg.metrics} <= result.keys()
+    assert result["steps"] == cfg.steps == series[-1]["step"]
 
 
 # --- metrics: chosen once, in the config ---------------------------------------------------------
