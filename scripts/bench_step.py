@@ -1,21 +1,31 @@
-"""Training-step time and evaluation throughput against this machine's fp32 matmul peak.
+"""Training-step time and evaluation throughput against this machine's matmul peaks.
 
     python scripts/bench_step.py                                   # SIREN 5x256, 65 536 points
     python scripts/bench_step.py backbone.hidden_layers=2 --size 128 --chunk 65536
+    python scripts/bench_step.py --device cuda --precision fp32 tf32 bf16 --compile both
 
 Any Hydra override of conf/train.yaml selects the backbone and its size. The step is the
-loop's own ``train_step`` on a real image (scikit-image's astronaut at size x size); its
-matmul FLOPs are counted by ``torch.utils.flop_counter`` over one step (forward and
-backward), and the fp32 peak is the best of several 4096^3 matmuls timed in the same run,
-before and after the step timings. Writes the numbers to --out as JSON.
+loop's own ``train_step`` on a real image (scikit-image's astronaut at size x size), inside
+``precision.autocast`` for each ``--precision`` (``precision.configure`` sets TF32), eager and/or
+compiled (``precision.compile_model``, a copy of the same network). Its matmul FLOPs are
+counted once, eagerly, by ``torch.utils.flop_counter`` over one step (forward and backward; the
+count does not depend on precision or compilation). Peaks: the best of several 4096³ matmuls in
+fp32 (TF32 off), tf32 (float32 inputs, TF32 on) and bf16 (bfloat16 inputs), timed in the same
+run before and after the step timings; each step is reported as a fraction of the peak of its
+own precision. On CPU tf32 is the fp32 path (PyTorch's CPU matmuls ignore TF32). The steps and
+evaluations of all variants are timed interleaved, medians of ``--repeats``. Writes the numbers
+to --out as JSON and prints a markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -23,15 +33,11 @@ from hydra.utils import instantiate
 from torch.utils.flop_counter import FlopCounterMode
 
 from inr_bench.build import compose_config
-from inr_bench.runtime import chunk_size, pick_device
+from inr_bench.precision import PRECISIONS, autocast, compile_model, configure
+from inr_bench.runtime import chunk_size, pick_device, sync
 from inr_bench.signals.base import predict
 from inr_bench.state import TrainState
 from inr_bench.train import train_step
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def device_name(device: torch.device) -> str:
@@ -45,10 +51,13 @@ def device_name(device: torch.device) -> str:
     return platform.machine()
 
 
-def matmul_peak(device: torch.device, n: int = 4096, repeats: int = 5) -> float:
-    """Best fp32 GFLOP/s of an n x n x n matmul (TF32 off: the fp32 peak)."""
-    torch.backends.cuda.matmul.allow_tf32 = False
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def matmul_peak(device: torch.device, precision: str, n: int = 4096, repeats: int = 5) -> float:
+    """Best GFLOP/s of an n x n x n matmul in ``precision`` (fp32: TF32 off; tf32: float32
+    inputs with TF32 on; bf16: bfloat16 inputs)."""
+    configure(precision)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
     best = float("inf")
     for _ in range(repeats):
@@ -57,20 +66,29 @@ def matmul_peak(device: torch.device, n: int = 4096, repeats: int = 5) -> float:
         a @ b
         sync(device)
         best = min(best, time.perf_counter() - t0)
+    configure("fp32")
     return 2 * n**3 / best / 1e9
 
 
-def timed(fn, device: torch.device, repeats: int) -> float:
-    """Median seconds of ``fn`` over ``repeats`` calls after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+def interleaved(fns: dict[str, Callable[[], None]], device: torch.device, repeats: int) -> dict:
+    """Median seconds of each callable, called round-robin after one warm-up round (which
+    also compiles); each call runs with its own precision configured."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for round_ in range(repeats + 1):
+        for name, fn in fns.items():
+            sync(device)
+            t0 = time.perf_counter()
+            fn()
+            sync(device)
+            if round_:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def variants(args) -> list[tuple[str, bool]]:
+    """(precision, compiled) pairs to time."""
+    compiled = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
+    return [(p, c) for p in args.precision for c in compiled]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -79,6 +97,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--chunk", default="auto", help="points per forward/backward, or auto")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", nargs="+", default=["fp32"], choices=PRECISIONS)
+    parser.add_argument("--compile", default="off", choices=("off", "on", "both"))
+    parser.add_argument("--peak-size", type=int, default=4096, help="n of the n^3 peak matmul")
     parser.add_argument("--out", default="bench_step.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. backbone=siren")
     args = parser.parse_args(argv)
@@ -89,33 +110,57 @@ def main(argv: list[str] | None = None) -> dict:
     torch.manual_seed(0)
     signal = instantiate(cfg.signal).to(device)
     model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim).to(device)
-    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
     schedule = instantiate(cfg.schedule)
-    state = TrainState(0, 1, model, optimizer, signal)
     batch = signal.batch()
     chunk = chunk_size(
         args.chunk if args.chunk == "auto" else int(args.chunk), model, device, len(batch)
     )
-
-    def step() -> None:
-        train_step(state, batch, chunk, schedule)
-
     eval_chunk = chunk_size(cfg.eval_chunk, model, device, 1 << 18)
 
-    def evaluate() -> None:
-        predict(model, signal.coords, eval_chunk)
+    def runner(precision: str, compiled: bool):
+        """(step, evaluate) closures on a private copy of the network and optimizer."""
+        net = compile_model(copy.deepcopy(model), compiled)
+        state = TrainState(0, 1, net, instantiate(cfg.optim.optimizer)(net.param_groups()), signal)
 
+        def step() -> None:
+            configure(precision)
+            with autocast(precision, device):
+                train_step(state, batch, chunk, schedule)
+
+        def evaluate() -> None:
+            configure(precision)
+            with autocast(precision, device):
+                predict(net, signal.coords, eval_chunk)
+
+        return step, evaluate
+
+    runners = {f"{p}{'+compile' if c else ''}": (p, runner(p, c)) for p, c in variants(args)}
     with FlopCounterMode(display=False) as counter:
-        step()
+        runner("fp32", False)[0]()
     step_flops = counter.get_total_flops()
     with FlopCounterMode(display=False) as counter:
-        evaluate()
+        runner("fp32", False)[1]()
     eval_flops = counter.get_total_flops()
 
-    peak_before = matmul_peak(device)
-    step_s = timed(step, device, args.repeats)
-    eval_s = timed(evaluate, device, args.repeats)
-    peak = max(peak_before, matmul_peak(device))
+    peaks_before = {p: matmul_peak(device, p, args.peak_size) for p in PRECISIONS}
+    step_s = interleaved({k: r[1][0] for k, r in runners.items()}, device, args.repeats)
+    eval_s = interleaved({k: r[1][1] for k, r in runners.items()}, device, args.repeats)
+    peaks = {p: max(peaks_before[p], matmul_peak(device, p, args.peak_size)) for p in PRECISIONS}
+    configure("fp32")
+    rows = []
+    for name, (precision, _) in runners.items():
+        step_gflops = step_flops / step_s[name] / 1e9
+        rows.append(
+            {
+                "variant": name,
+                "step_ms": 1000 * step_s[name],
+                "steps_per_s": 1 / step_s[name],
+                "step_tflops": step_gflops / 1e3,
+                "step_fraction_of_peak": step_gflops / peaks[precision],
+                "eval_points_per_s": len(batch) / eval_s[name],
+                "eval_fraction_of_peak": eval_flops / eval_s[name] / 1e9 / peaks[precision],
+            }
+        )
     result = {
         "backbone": cfg.backbone._target_,
         "overrides": overrides,
@@ -126,18 +171,21 @@ def main(argv: list[str] | None = None) -> dict:
         "device": device_name(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "matmul_peak_gflops": peak,
-        "step_s": step_s,
+        "matmul_peak_tflops": {p: v / 1e3 for p, v in peaks.items()},
         "step_gflop": step_flops / 1e9,
-        "step_gflops": step_flops / step_s / 1e9,
-        "step_fraction_of_peak": step_flops / step_s / 1e9 / peak,
-        "eval_points_per_s": len(batch) / eval_s,
-        "eval_gflops": eval_flops / eval_s / 1e9,
-        "eval_fraction_of_peak": eval_flops / eval_s / 1e9 / peak,
+        "eval_gflop": eval_flops / 1e9,
+        "variants": rows,
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    for key, value in result.items():
-        print(f"{key:>24}: {value:.4g}" if isinstance(value, float) else f"{key:>24}: {value}")
+    print(f"{result['device']}, {result['points']} points, chunk {chunk}, "
+          f"{result['params']} parameters, {result['step_gflop']:.4g} GFLOP per step; "
+          "matmul peaks (TFLOP/s): "
+          + ", ".join(f"{p} {v:.4g}" for p, v in result["matmul_peak_tflops"].items()))  # fmt: skip
+    keys = list(rows[0])
+    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for row in rows:
+        cells = (f"{v:.4g}" if isinstance(v, float) else v for v in row.values())
+        print("| " + " | ".join(cells) + " |")
     return result
 
 
