@@ -129,8 +129,9 @@ def test_grid_only_samplers_refuse_sdf_signals_at_start_up(tmp_path):
     "protocol, max_chamfer, min_iou",
     [
         # BACON's supervised values: reaches the sampling floor (~0.02: two independent
-        # 3000-point samplings of one sphere of radius 0.3 are that far apart, both directions)
-        (
+        # 3000-point samplings of one sphere of radius 0.3 are that far apart, both directions);
+        # the longest test of the suite (~14 s on one core), hence slow
+        pytest.param(
             [
                 "signal=sdf_values",
                 "signal.extent=0.3",
@@ -141,6 +142,7 @@ def test_grid_only_samplers_refuse_sdf_signals_at_start_up(tmp_path):
             ],
             0.03,
             0.97,
+            marks=pytest.mark.slow,
         ),
         # SIREN's surface + eikonal loss: slower to become a distance function away from the
         # surface; with a low first-layer omega_0 300 steps give a clean sphere (measured 0.057
