@@ -12,6 +12,7 @@ from conftest import CONF, TINY, TINY_METRICS, compose_cfg, options
 from hydra.utils import get_class, get_object, instantiate
 from omegaconf import OmegaConf
 
+from inr_bench.build import build
 from inr_bench.data import DatasetMissingError
 from inr_bench.errors import UserError
 from inr_bench.metrics import for_kind
@@ -28,18 +29,17 @@ def test_every_group_has_options():
 @pytest.mark.parametrize(
     "group,option", [(g, o) for g in PART_GROUPS for o in options(g)], ids=lambda x: str(x)
 )
-def test_option_composes_and_instantiates(group, option, tmp_path):
-    cfg = compose_cfg([*TINY, f"{group}={option}"])
-    signal = instantiate(cfg.signal)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
-    instantiate(cfg.init)(model)
-    instantiate(cfg.optim.optimizer)(model.param_groups())
-    sampler = instantiate(cfg.sampler)
-    sampler.bind(signal.num_points, 0)
-    instantiate(cfg.schedule)
-    for name, metric in cfg.metrics.items():
-        assert callable(instantiate(metric)), f"metrics.{name} of {group}={option} is not callable"
-    logger = instantiate(cfg.logger, run_dir=tmp_path, name="test")
+def test_option_composes_and_builds(group, option, tmp_path):
+    """Every option builds into a run (the loop's own build()) whose network maps the signal's
+    points to its channels; a metrics option is paired with the signal kind it is for."""
+    overrides = [*TINY, f"{group}={option}"]
+    if group == "metrics" and option in options("signal"):
+        overrides.append(f"signal={option}")
+    run = build(compose_cfg(overrides), torch.device("cpu"))
+    signal, model = run.state.signal, run.state.model
+    for name, metric in run.metrics.items():
+        assert callable(metric), f"metrics.{name} of {group}={option} is not callable"
+    logger = instantiate(run.cfg.logger, run_dir=tmp_path, name="test")
     logger.finish()
     assert model(signal.coords[:7]).shape == (7, signal.out_dim), f"{group}={option}"
 
