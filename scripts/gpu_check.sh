@@ -17,7 +17,7 @@
 #      at $AIRE_STEPS steps (default 500 of the paper's 5000: the stages are fractions of the run)
 #
 # Environment: PYTHON (default python), GPU_CHECK_OUT (default outputs/gpu_check/<time>),
-# AIRE_STEPS. Needs INR_BENCH_DATA (or ../shared/data) for DIV2K. Exit status: 0 when every
+# AIRE_STEPS. Needs INR_BENCH_DATA (a data root holding div2k/) for DIV2K. Exit status: 0 when every
 # stage passed.
 set -uo pipefail
 
