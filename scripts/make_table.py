@@ -95,7 +95,15 @@ PAPER = {
         },
     },
 }
-IGNORED = {"signal.image", "signal.mesh", "signal.path", "seed", "run_dir", "schedule.seed"}
+IGNORED = {
+    "signal.image",
+    "signal.mesh",
+    "signal.path",
+    "seed",
+    "seeds",
+    "run_dir",
+    "schedule.seed",
+}
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:
@@ -120,6 +128,7 @@ def last_logged(series: Path) -> dict:
 
 
 def load_runs(root: Path) -> list[dict]:
+    """Every run below ``root``; a batched run (``inr_bench/batched``) counts as its members."""
     runs = []
     for metrics in sorted(root.rglob("metrics.json")):
         config = metrics.with_name("config.yaml")
@@ -128,7 +137,32 @@ def load_runs(root: Path) -> list[dict]:
             final = last_logged(metrics.with_name("metrics.jsonl")) | json.loads(
                 metrics.read_text()
             )
-            runs.append({"dir": metrics.parent, "cfg": cfg, "metrics": final})
+            if "members" in final:
+                runs += members(metrics.parent, cfg, final)
+            else:
+                runs.append({"dir": metrics.parent, "cfg": cfg, "metrics": final})
+    return runs
+
+
+def members(folder: Path, cfg: dict, final: dict) -> list[dict]:
+    """The members of a batched run as runs of their own: their image and seed in the config,
+    their own metrics (and last logged values), the shared ones (parameters of one member,
+    steps) and an equal share of the batched train seconds."""
+    k = len(final["members"])
+    shared = {key: final[key] for key in ("params", "steps") if key in final}
+    shared["train_seconds"] = final["train_seconds"] / k
+    runs = []
+    for member in final["members"]:
+        prefix = f"member/{member['index']}/"
+        logged = {key[len(prefix) :]: v for key, v in final.items() if key.startswith(prefix)}
+        own = {**cfg, "seed": member["seed"], "signal": {**cfg["signal"], "image": member["image"]}}
+        runs.append(
+            {
+                "dir": folder / "members" / str(member["index"]),
+                "cfg": own,
+                "metrics": shared | logged | member,
+            }
+        )
     return runs
 
 
@@ -202,24 +236,41 @@ def run_rows(
     out: Path,
     label=str,
     key: str = "signal.image",
+    batched: bool = False,
 ) -> None:
     """Train every (row, signal) pair: ``base`` + the row's overrides + ``key=<ref>`` for each
     ref (``div2k/00``, ``kodak/kodim05``, a file, ...), in ``<out>/<row>/<ref's name>``, named
     ``label(row)``. Finished runs (metrics.json) are the record and are skipped; an interrupted
-    one (checkpoint.pt) is resumed, so the script can be run again until it is done."""
+    one (checkpoint.pt) is resumed, so the script can be run again until it is done.
+
+    ``batched``: each row trains all its refs at once as one batched run (``<out>/<row>/batched``,
+    inr_bench/batched) where the row's parts allow it, and one run per ref where they do not."""
     from inr_bench.build import compose_config
+    from inr_bench.errors import UserError
     from inr_bench.train import train
 
+    def report(name: str, result: dict) -> None:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in result.items() if k.startswith("eval/"))
+        print(f"{row} {name}: {scores}, params {result['params']}", flush=True)
+
     for row in names:
+        folder = out / row / "batched"
+        if batched and not (folder / "metrics.json").exists():
+            overrides = [*base, *rows[row], f"{key}=[{','.join(refs)}]"]
+            try:
+                report(f"{len(refs)} batched", train(compose_config(overrides, folder, label(row))))
+                continue
+            except UserError as err:  # parts the batched loop does not support: one run each
+                print(f"{row}: not batched ({err}); one run per signal", flush=True)
+        if (folder / "metrics.json").exists():
+            continue
         for ref in refs:
-            run_dir = out / row / Path(ref).name
+            run_dir = out / row / Path(ref.rpartition(":")[2]).name  # skimage:coffee: coffee
             if (run_dir / "metrics.json").exists():
                 continue
             resume = [f"resume={(run_dir / 'checkpoint.pt').exists()}"]
             overrides = [*base, *rows[row], f"{key}={ref}", *resume]
-            result = train(compose_config(overrides, run_dir, label(row)))
-            scores = ", ".join(f"{k} {v:.3f}" for k, v in result.items() if k.startswith("eval/"))
-            print(f"{row} {ref}: {scores}, params {result['params']}", flush=True)
+            report(ref, train(compose_config(overrides, run_dir, label(row))))
 
 
 def div2k(images: int) -> list[str]:

@@ -30,6 +30,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=4, help="DIV2K subset images 00..")
     parser.add_argument("--backbone", default="siren")
     parser.add_argument("--out", type=Path, default=Path("outputs/reproduce_aire"))
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="train each row's images at once as one batched model (pays on a GPU)",
+    )
     parser.add_argument("--rows", default="Large,Small,Prune,AIRe")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
@@ -55,6 +60,7 @@ def main() -> None:
         make_table.div2k(args.images),
         args.out,
         lambda row: f"{label} {row}",
+        batched=args.batched,
     )
     metrics = ["eval/psnr", "eval/psnr_train", "eval/psnr_test", "eval/ssim"]
     table = ["--out", str(args.out / "table.md"), *(f"--metric={m}" for m in metrics)]

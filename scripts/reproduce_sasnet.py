@@ -58,6 +58,11 @@ def main() -> None:
     parser.add_argument("--experiment", default="sasnet_div2k_cpu")
     parser.add_argument("--images", type=int, default=4, help="DIV2K subset images 00..")
     parser.add_argument("--out", type=Path, default=Path("outputs/reproduce_sasnet"))
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="train each row's images at once as one batched model (pays on a GPU)",
+    )
     parser.add_argument("--rows", default="none,FEmbed,FEmbed+h1,all,SIREN,FINER")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
@@ -69,7 +74,8 @@ def main() -> None:
         rows[name] = [f"backbone={name.lower()}", "backbone.hidden_layers=2"]
         rows[name] += ["backbone.first_bias_scale=0"] if name == "FINER" else []  # supp. §3
         rows[name] += [f"backbone.hidden_features={width}"]
-    make_table.run_rows(base, rows, args.rows.split(","), make_table.div2k(args.images), args.out)
+    refs = make_table.div2k(args.images)
+    make_table.run_rows(base, rows, args.rows.split(","), refs, args.out, batched=args.batched)
     metrics = ["eval/psnr", "eval/ssim", "eval/psnr_edge", "eval/noisiness", "step_ms"]
     table = ["--out", str(args.out / "table.md"), "--latex", str(args.out / "table.tex")]
     make_table.main(

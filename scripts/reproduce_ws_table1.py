@@ -46,6 +46,11 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     parser.add_argument("--runs", type=Path, default=REPO / "outputs" / "ws_table1")
     parser.add_argument("--out", type=Path, default=None, help="Markdown file (default: in --runs)")
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="train each row's images at once as one batched model (pays on a GPU)",
+    )
     parser.add_argument("override", nargs="*", help="extra Hydra overrides, e.g. device=cuda")
     args = parser.parse_args()
     if not 1 <= args.images <= len(KODAK):
@@ -56,7 +61,13 @@ def main() -> None:
     refs = [f"kodak/{image}" for image in KODAK[: args.images]]
     runs = args.runs / args.scale
     make_table.run_rows(
-        [*base, *args.override], rows, args.rows, refs, runs, label=lambda row: ROWS[row][0]
+        [*base, *args.override],
+        rows,
+        args.rows,
+        refs,
+        runs,
+        label=lambda row: ROWS[row][0],
+        batched=args.batched,
     )
     out = args.out or runs / "table1_kodak.md"
     make_table.main([str(runs), "--paper", "ws_table1", "--metric", "eval/psnr", "--out", str(out)])
