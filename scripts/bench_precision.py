@@ -13,7 +13,7 @@ both; medians and their ratio.
 per precision to centred ``--crop``² crops of three images (Kodak from the data root when it
 holds images, else scikit-image's astronaut, coffee, chelsea); eval PSNR on [0, 1] and the
 median step time. tf32 runs only on CUDA: PyTorch's CPU matmuls ignore it (same numbers as
-fp32). The step runs inside ``precision.autocast`` (forward, loss and backward).
+fp32). The step is the loop's, with its ``precision`` (autocast around forward and loss).
 
 ``--parts compile`` or ``--parts precision`` runs one of the two. Prints markdown tables and
 writes the numbers to ``--out`` (JSON).
@@ -34,7 +34,7 @@ from hydra.utils import instantiate
 from inr_bench import data
 from inr_bench.build import compose_config
 from inr_bench.metrics.image import PSNR
-from inr_bench.precision import autocast, compile_model, configure
+from inr_bench.precision import compile_model, configure
 from inr_bench.runtime import chunk_size, pick_device, sync
 from inr_bench.schedules.base import Schedule
 from inr_bench.state import TrainState
@@ -57,8 +57,7 @@ def timed_step(state: TrainState, chunk: int, precision: str = "fp32") -> float:
     """Seconds of one full-batch training step (the device queue drained on both sides)."""
     sync(state.signal.coords.device)
     start = time.perf_counter()
-    with autocast(precision, state.signal.coords.device):
-        train_step(state, state.signal.batch(), chunk, Schedule())
+    train_step(state, state.signal.batch(), chunk, Schedule(), precision=precision)
     sync(state.signal.coords.device)
     return time.perf_counter() - start
 

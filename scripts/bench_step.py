@@ -5,8 +5,8 @@
     python scripts/bench_step.py --device cuda --precision fp32 tf32 bf16 --compile both
 
 Any Hydra override of conf/train.yaml selects the backbone and its size. The step is the
-loop's own ``train_step`` on a real image (scikit-image's astronaut at size x size), inside
-``precision.autocast`` for each ``--precision`` (``precision.configure`` sets TF32), eager and/or
+loop's own ``train_step`` on a real image (scikit-image's astronaut at size x size) with each
+``--precision`` (its autocast; ``precision.configure`` sets TF32), eager and/or
 compiled (``precision.compile_model``, a copy of the same network). Its matmul FLOPs are
 counted once, eagerly, by ``torch.utils.flop_counter`` over one step (forward and backward; the
 count does not depend on precision or compilation). Peaks: the best of several 4096³ matmuls in
@@ -124,8 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         def step() -> None:
             configure(precision)
-            with autocast(precision, device):
-                train_step(state, batch, chunk, schedule)
+            train_step(state, batch, chunk, schedule, precision=precision)
 
         def evaluate() -> None:
             configure(precision)

@@ -13,6 +13,8 @@
 #      compiled: steps/s and achieved TFLOP/s as a fraction of each precision's matmul peak
 #      measured in the same run
 #   3. scripts/bench_nint.py: exact NINT scoring of all points against a training step
+#   3b. scripts/bench_precision.py --parts precision: PSNR after 300 steps in fp32 / bf16 / tf32
+#      on three Kodak crops (does tf32 or bf16 cost quality on this GPU?)
 #   4. scripts/reproduce_aire.py --experiment aire_div2k on 2 DIV2K images, AIRe row, in tf32,
 #      at $AIRE_STEPS steps (default 500 of the paper's 5000: the stages are fractions of the run)
 #
@@ -57,15 +59,17 @@ if [[ $short -eq 1 ]]; then
   tests=(tests/test_device.py tests/test_surgery.py tests/test_samplers.py -k "contract or device or sync or surgery or adam")
   step_args=(--size 32 --repeats 2 --peak-size 512 --precision fp32 tf32 bf16 --compile both backbone.hidden_layers=1 backbone.hidden_features=64)
   nint_args=(--size 32 --repeats 2 backbone.hidden_layers=1 backbone.hidden_features=64)
+  precision_args=(--crop 32 --steps 5)
   aire_args=(--images 2 --rows AIRe device="$device" steps=20 eval_every=10 signal.resize=32 chunk=4096)
-  limits=(240 240 120 240)
+  limits=(240 240 120 120 240)
 else
   tests=(tests)
   step_args=(--precision fp32 tf32 bf16 --compile both)
   nint_args=()
+  precision_args=(--crop 128 --steps 300)
   aire_args=(--images 2 --rows AIRe device="$device" precision=tf32 steps="${AIRE_STEPS:-500}"
     eval_every=250)
-  limits=(160 120 40 140)
+  limits=(150 110 35 45 130)
 fi
 # bench_nint picks its device with --device once it has one; until then it runs on the CPU, at a
 # size the CPU finishes within its limit
@@ -81,7 +85,9 @@ stage bench_step "${limits[1]}" "$python" scripts/bench_step.py --device "$devic
   --out "$out/bench_step.json" "${step_args[@]}"
 stage bench_nint "${limits[2]}" "$python" scripts/bench_nint.py --out "$out/bench_nint.json" \
   "${nint_args[@]}"
-stage aire "${limits[3]}" "$python" scripts/reproduce_aire.py --experiment aire_div2k \
+stage precision "${limits[3]}" "$python" scripts/bench_precision.py --parts precision \
+  --device "$device" --out "$out/bench_precision.json" "${precision_args[@]}"
+stage aire "${limits[4]}" "$python" scripts/reproduce_aire.py --experiment aire_div2k \
   --out "$out/aire" "${aire_args[@]}"
 
 "$python" - "$out" "$device" "$short" <<'PY'
@@ -113,6 +119,13 @@ if nint.exists():
     lines += ["", f"## NINT scoring ({n['points']} points): score {n['score_s'] * 1e3:.3g} ms = "
               f"{n['score_over_step20']:.3g} x a 20 % step, {n['score_over_full_step']:.3g} x a "
               f"full step; device: {n.get('device', 'cpu (bench_nint has no --device yet)')}"]
+prec = out / "bench_precision.json"
+if prec.exists():
+    p = json.loads(prec.read_text())
+    lines += ["", "## PSNR after training per precision (Kodak crops)", "",
+              "| precision | mean PSNR | median step ms |", "|---|---|---|"]
+    lines += [f"| {r['precision']} | {r['mean_psnr']:.2f} | {r['median_step_ms']:.3g} |"
+              for r in p["precision_means"]]
 table = out / "aire" / "table.md"
 lines += ["", "## AIRe (aire_div2k, 2 images)", table.read_text() if table.exists() else "no table"]
 print("\n".join(lines))
