@@ -162,7 +162,6 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
         (["sampler=egra"], "samplers"),
         (["schedule=prune_twd"], "schedule=none and aire"),
         (["schedule=aire", "schedule.prune_rule=threshold"], "prune_rule=selected"),
-        (["resume=true"], "resume"),
         (["++compile=true"], "eagerly"),
         (["backbone=sasnet", "backbone.mask_sparsity=0.01"], "regularizers"),
         (["seeds=[0,0]"], "twice"),
