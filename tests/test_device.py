@@ -29,16 +29,14 @@ FACTORIES = {
 }  # fmt: skip
 CONSTRUCTION = {"__init__", "reset_parameters"}
 PACKAGE = REPO / "inr_bench"
-OTHERS = ("base.py", "uniform.py")  # samplers whose host draws are still to move (see README)
-# The component files under this check (others join once their device fixes are in).
+# The component files under this check.
 CHECKED = sorted(
     [
         *(PACKAGE / "backbones").glob("*.py"),
-        *(
-            p
-            for p in (PACKAGE / "samplers").glob("*.py")
-            if p.name not in ("base.py", "uniform.py")
-        ),
+        *(PACKAGE / "samplers").glob("*.py"),
+        *(PACKAGE / "signals").glob("*.py"),
+        PACKAGE / "mesh.py",
+        PACKAGE / "schedules" / "prune.py",
         *(PACKAGE / "schedules" / f"{n}.py" for n in ("grow", "aire", "bound", "rigl", "depgraph")),
         *(PACKAGE / "metrics" / f"{n}.py" for n in ("edges", "image", "geometry", "volume")),
         PACKAGE / "metrics" / "audio.py",
@@ -141,10 +139,7 @@ def sync_free_steps(option: str, steps: int = 4) -> None:
 # every step early on, which is a no-grad forward and a top-k: no sync either.
 @pytest.mark.gpu
 @pytest.mark.parametrize("option", options("sampler"))
-def test_sampler_steps_never_wait_for_the_gpu(option, request):
-    if option == "uniform":  # strict: the day uniform.py uploads with draws.upload, drop this
-        reason = "samplers/uniform.py copies randperm(...).to(device) synchronously each step"
-        request.applymarker(pytest.mark.xfail(reason=reason, raises=RuntimeError, strict=True))
+def test_sampler_steps_never_wait_for_the_gpu(option):
     sync_free_steps(option)
 
 

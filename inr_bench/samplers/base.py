@@ -62,11 +62,6 @@ class Sampler:
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
 
-    # Helpers shared by the error-driven samplers.
-    def randperm(self, n: int, device: torch.device) -> Tensor:
-        """A permutation of range(n) from the sampler's own generator, on ``device``."""
-        return torch.randperm(n, generator=self.generator).to(device)
-
 
 def auto_chunk(model: torch.nn.Module, device: torch.device, n: int) -> int:
     """Points per forward, as the loop chooses them."""
@@ -94,13 +89,3 @@ def top_k_excluding(score: Tensor, k: int, taken: Tensor | None = None) -> Tenso
     if taken is not None:
         score = score.masked_fill(taken, float("-inf"))
     return torch.topk(score, k, sorted=False).indices
-
-
-def random_excluding(
-    sampler: Sampler, n: int, k: int, taken: Tensor, device: torch.device
-) -> Tensor:
-    """``k`` uniform random indices of range(n) outside ``taken`` (bool mask (n,))."""
-    if k <= 0:
-        return torch.empty(0, dtype=torch.long, device=device)
-    free = (~taken).nonzero().squeeze(1)
-    return free[sampler.randperm(free.numel(), device)[:k]]

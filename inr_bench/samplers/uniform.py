@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from inr_bench.samplers.base import Sampler
+from inr_bench.samplers.draws import upload
 from inr_bench.state import Batch, TrainState
 
 
@@ -15,5 +16,6 @@ class UniformSampler(Sampler):
         super().__init__(fraction=fraction, batch_size=batch_size)
 
     def select(self, state: TrainState) -> Batch:
+        # host: the sampler's seeded CPU stream (same batches on any device), uploaded async
         index = torch.randperm(self.num_points, generator=self.generator)[: self.batch_size]
-        return state.signal.batch(index.to(state.signal.coords.device))
+        return state.signal.batch(upload(index, state.signal.coords.device))

@@ -100,8 +100,10 @@ class FactoryPrune(Schedule):
             return None
         t = (state.step + 1) % self.cycle
         if t == self.wd_steps % self.cycle:  # end of weight decay: choose I (step 2)
-            norms = self.norms(state.model).cpu()
-            self.selected = greedy_below(norms, self.select_threshold * float(norms.sum()))
+            norms = self.norms(state.model)
+            chosen = greedy_below(norms.cpu(), self.select_threshold * float(norms.sum()))
+            # kept on the model's device: the TWD penalty indexes with it every step
+            self.selected = chosen.to(norms.device)
             if len(self.selected) == 0:
                 self.stopped = True
                 return {"prune/selected": 0, "prune/stopped": 1}
@@ -111,15 +113,17 @@ class FactoryPrune(Schedule):
         if self.targeted and t == (self.wd_steps + self.twd_steps) % self.cycle:
             if self.selected is None:
                 return None
-            norms = self.norms(state.model).cpu()
-            small = norms[self.selected] < self.prune_threshold * float(norms.mean())
+            norms = self.norms(state.model)
+            small = norms[self.selected.to(norms.device)] < self.prune_threshold * float(
+                norms.mean()
+            )
             return self.prune(state, self.selected[small])  # step 4
         return None
 
     def prune(self, state: TrainState, doomed: Tensor) -> dict[str, Any]:
         layer = 1 if self.target == "rows" else 0  # rows of A: layer 1's neurons; columns: atoms
         size = widths(state.model)[layer]
-        keep = torch.ones(size, dtype=torch.bool)
+        keep = torch.ones(size, dtype=torch.bool, device=doomed.device)
         keep[doomed] = False
         if not keep.any():
             raise UserError(f"schedule would prune every neuron of layer {layer}; raise T_p")
@@ -129,7 +133,8 @@ class FactoryPrune(Schedule):
         return events | {f"width/{i}": w for i, w in enumerate(widths(state.model))}
 
     def state_dict(self) -> dict:
-        return {"selected": self.selected, "stopped": self.stopped}
+        selected = None if self.selected is None else self.selected.cpu()
+        return {"selected": selected, "stopped": self.stopped}
 
     def load_state_dict(self, state: dict) -> None:
         self.selected, self.stopped = state["selected"], state["stopped"]
