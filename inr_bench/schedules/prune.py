@@ -114,10 +114,9 @@ class FactoryPrune(Schedule):
             if self.selected is None:
                 return None
             norms = self.norms(state.model)
-            small = norms[self.selected.to(norms.device)] < self.prune_threshold * float(
-                norms.mean()
-            )
-            return self.prune(state, self.selected[small])  # step 4
+            selected = self.selected.to(norms.device)  # a resumed run loads it on the CPU
+            small = norms[selected] < self.prune_threshold * float(norms.mean())
+            return self.prune(state, selected[small])  # step 4
         return None
 
     def prune(self, state: TrainState, doomed: Tensor) -> dict[str, Any]:
