@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import median_seconds  # noqa: E402
 
 from inr_bench.build import build, compose_config
+from inr_bench.runtime import pick_device
 from inr_bench.samplers.nint import NintSampler, ntk_scores
 from inr_bench.train import train_step
 
@@ -35,16 +36,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, default=256, help="image side: points = size^2")
     parser.add_argument("--fraction", type=float, default=0.2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     parser.add_argument("--out", default="bench_nint.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. backbone=siren")
     args = parser.parse_args(argv)
 
     overrides = ["backbone.hidden_layers=4", "backbone.hidden_features=256", *args.overrides]
     cfg = compose_config([*overrides, "logger=none", f"signal.resize={args.size}"])
-    run = build(cfg, torch.device("cpu"))
+    device = pick_device(args.device)
+    run = build(cfg, device)
     state, schedule, chunk = run.state, run.schedule, run.chunk
     model, signal, n = state.model, state.signal, state.signal.num_points
-    part = signal.batch(torch.randperm(n)[: round(args.fraction * n)])
+    part = signal.batch(torch.randperm(n, device=device)[: round(args.fraction * n)])
     full = signal.batch()
     sampler = NintSampler(fraction=args.fraction)
     sampler.bind(n, 0)
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> dict:
         "chunk": chunk,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        **median_seconds(fns, args.repeats),
+        "device": str(device),
+        **median_seconds(fns, args.repeats, device),
     }
     result["score_over_step20"] = result["score_s"] / result["step20_s"]
     result["score_over_full_step"] = result["score_s"] / result["full_s"]

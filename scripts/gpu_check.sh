@@ -71,13 +71,7 @@ else
     eval_every=250)
   limits=(150 110 35 45 130)
 fi
-# bench_nint picks its device with --device once it has one; until then it runs on the CPU, at a
-# size the CPU finishes within its limit
-if grep -q -- '"--device"' scripts/bench_nint.py; then
-  nint_args+=(--device "$device")
-elif [[ $short -eq 0 ]]; then
-  nint_args+=(--size 64 --repeats 3)
-fi
+nint_args+=(--device "$device")
 
 # -m "not slow" replaces the default "not slow and not gpu": gpu tests run (skipped without CUDA)
 stage pytest "${limits[0]}" "$python" -m pytest -q -m "not slow" "${tests[@]}"
@@ -118,7 +112,7 @@ if nint.exists():
     n = json.loads(nint.read_text())
     lines += ["", f"## NINT scoring ({n['points']} points): score {n['score_s'] * 1e3:.3g} ms = "
               f"{n['score_over_step20']:.3g} x a 20 % step, {n['score_over_full_step']:.3g} x a "
-              f"full step; device: {n.get('device', 'cpu (bench_nint has no --device yet)')}"]
+              f"full step; device: {n['device']}"]
 prec = out / "bench_precision.json"
 if prec.exists():
     p = json.loads(prec.read_text())
