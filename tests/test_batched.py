@@ -51,13 +51,17 @@ def test_stacked_members_are_the_single_networks(backbone, init):
     [
         ["sampler=uniform", "init=weight_scaling", "init.alpha=1.5", "optim.lr_decay=0.1"],
         ["sampler=nint", "backbone=wire", "signal.value_range=[0,1]"],
+        ["sampler=int", "sampler.interval=2"],
+        ["sampler=egra", "sampler.p=0.5"],
+        ["sampler=expansive", "sampler.expand=true"],
     ],
     ids=lambda o: o[0],
 )
 def test_batched_run_equals_single_runs(overrides, tmp_path):
     """K = 3 seeds in one Adam over stacked tensors = 3 separate runs of ``train``: each member's
     loss is summed over members (not averaged) and Adam is elementwise. Samplers draw their own
-    indices per member (uniform, NINT scores on member i's own network)."""
+    indices per member (uniform, EGRA and Expansive from member i's target, NINT and INT score
+    member i's own network; Expansive's loss weights stacked)."""
     steps = [
         "steps=4",
         "eval_every=4",
@@ -159,7 +163,8 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        (["sampler=egra"], "samplers"),
+        (["sampler=evos"], "samplers"),
+        (["sampler=soft_mining"], "samplers"),
         (["schedule=prune_twd"], "schedule=none and aire"),
         (["schedule=aire", "schedule.prune_rule=threshold"], "prune_rule=selected"),
         (["++compile=true"], "eagerly"),

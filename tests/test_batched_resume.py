@@ -1,7 +1,7 @@
 """Batched runs checkpoint and resume as single runs do: Ctrl-C then resume=true gives the run a
-straight batched run gives (every member's weights, evaluations and logged series), for the
-samplers and the schedule batched runs support; a changed config is refused; a NaN member never
-replaces the last good checkpoint.
+straight batched run gives (every member's weights, evaluations and logged series), for samplers
+with and without state (full, uniform, nint, int) and schedule=aire; a changed config is refused;
+a NaN member never replaces the last good checkpoint.
 
 The interruption is a real SIGINT sent to this process inside a step (during the members'
 batch selection): the loop finishes the step, checkpoints it and stops."""
@@ -38,6 +38,7 @@ CASES = {
     "full": ["sampler=full"],
     "uniform": ["sampler=uniform"],
     "nint": ["sampler=nint"],
+    "int": ["sampler=int", "sampler.interval=5"],  # resumed steps reuse the batch chosen before
     # densify after step 1, TWD from 9 (the interruption falls inside it), prune after 18
     "aire": ["sampler=uniform", "schedule=aire", "schedule.prune_rate=0.5"],
 }

@@ -31,6 +31,7 @@ from inr_bench.backbones.base import Backbone
 from inr_bench.batched import checkpoint
 from inr_bench.batched.members import Member, build_member, expand_members, member_config
 from inr_bench.batched.report import mean_std, member_records, save_grids, save_members
+from inr_bench.batched.samplers import check_sampler, select, stacked
 from inr_bench.batched.schedules import after_step, check_schedules, twd_penalty
 from inr_bench.batched.stack import StackedNetworks
 from inr_bench.batched.step import batched_step, check_plain_mse
@@ -39,16 +40,10 @@ from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
 from inr_bench.runtime import StopRequest, chunk_size, pick_device, sync
 from inr_bench.samplers.base import Sampler
-from inr_bench.samplers.full import FullSampler
-from inr_bench.samplers.nint import NintSampler
-from inr_bench.samplers.uniform import UniformSampler
 from inr_bench.schedules.base import Schedule
 from inr_bench.signals.base import Signal
-from inr_bench.state import Batch, TrainState
 from inr_bench.train import RunInterrupted
 from inr_bench.visual import plot_curves
-
-SAMPLERS = (FullSampler, UniformSampler, NintSampler)  # NINT scores each member on its own copy
 
 
 @dataclass
@@ -70,13 +65,11 @@ class BatchedRun:
     window_steps: int = 0
 
 
-def check_batched(cfg: DictConfig, sampler: Sampler) -> None:
+def check_batched(cfg: DictConfig) -> None:
     """Refuse, at start-up, what batched runs do not do yet."""
     if cfg.get("precision", "fp32") != "fp32" or cfg.get("compile", False):
         raise UserError("batched runs train in float32, eagerly: use precision=fp32 compile=false")
-    if not isinstance(sampler, SAMPLERS):
-        names = ", ".join(s.__name__ for s in SAMPLERS)
-        raise UserError(f"batched runs support the samplers {names}, not {type(sampler).__name__}")
+    check_sampler(instantiate(cfg.sampler))
 
 
 def build(cfg: DictConfig, device: torch.device, ckpt: dict | None = None) -> BatchedRun:
@@ -119,16 +112,6 @@ def build(cfg: DictConfig, device: torch.device, ckpt: dict | None = None) -> Ba
     if ckpt is not None:
         checkpoint.restore(run, ckpt)
     return run
-
-
-def select(run: BatchedRun, step: int, steps: int) -> list[Batch]:
-    """Each member's batch from its own sampler (NINT scores member i's own network)."""
-    batches = []
-    for i, (sampler, signal) in enumerate(zip(run.samplers, run.signals, strict=True)):
-        model = run.net.load_member(run.scratch, i) if isinstance(sampler, NintSampler) else None
-        state = TrainState(step=step, steps=steps, model=model, optimizer=None, signal=signal)
-        batches.append(sampler.select(state))
-    return batches
 
 
 def evaluate(run: BatchedRun, metrics: dict[str, Any], chunk: int) -> list[dict[str, float]]:
@@ -206,13 +189,10 @@ def fit(run: BatchedRun, cfg: DictConfig, session: Session) -> list[dict[str, fl
     for step in range(run.step, cfg.steps):
         t0 = time.perf_counter()
         batches = select(run, step, cfg.steps)
-        # (K, B, d) even when the members share one grid: vmap's batched matmul is several
-        # times faster on CPU than broadcasting one (B, d) input against (K, out, in) weights
-        coords = torch.stack([b.coords for b in batches])
-        values = torch.stack([b.values for b in batches])  # (K, B, C)
+        coords, values, weights = stacked(batches)
         penalty = partial(twd_penalty, run.net, run.schedules, step, cfg.steps)  # AIRe eq. 3
         loss, point_loss = batched_step(
-            run.net, run.optimizer, coords, values, session.chunk, penalty
+            run.net, run.optimizer, coords, values, session.chunk, penalty, weights
         )
         for sampler, batch, member_loss in zip(run.samplers, batches, point_loss, strict=True):
             sampler.update(batch, member_loss)
@@ -278,7 +258,7 @@ def train_many(cfg: DictConfig) -> dict[str, Any]:
     started = time.perf_counter()
     folder = run_folder.run_dir_of(cfg)
     device = pick_device(cfg.device)
-    check_batched(cfg, instantiate(cfg.sampler))
+    check_batched(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     with run_folder.claim(folder, cfg.resume):
         ckpt = None

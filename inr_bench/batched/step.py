@@ -33,28 +33,32 @@ def batched_step(
     values: Tensor,
     chunk: int,
     extra: Callable[[], Tensor | None] | None = None,
+    weights: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Adam step on Σ_k mean_b ℓ_kb, ℓ_kb = mean_c (f_k(x_kb) − y_kb)_c².
+    """Adam step on Σ_k mean_b w_kb ℓ_kb, ℓ_kb = mean_c (f_k(x_kb) − y_kb)_c².
 
-    coords (K, B, d), or (B, d) shared by every member; values (K, B, C). The B points are
-    processed ``chunk`` at a time (gradients summed, the same step). ``extra`` gives a further
-    loss term over all members (AIRe's targeted weight decay) or None. Returns each member's
-    batch-mean loss (K,) and the per-point losses (K, B), detached."""
+    coords (K, B, d), or (B, d) shared by every member; values (K, B, C); weights (K, B) per
+    point (a sampler's, e.g. Expansive's) or None (all 1). The B points are processed ``chunk``
+    at a time (gradients summed, the same step). ``extra`` gives a further loss term over all
+    members (AIRe's targeted weight decay) or None. Returns each member's batch-mean weighted
+    loss (K,) and the unweighted per-point losses (K, B), detached."""
     optimizer.zero_grad(set_to_none=True)
     n = values.shape[1]
-    point_losses = []
+    point_losses, member_losses = [], []
     for start in range(0, n, chunk):
         x = coords[..., start : start + chunk, :]
         pred = net(x)  # (K, b, C)
         point_loss = (pred - values[:, start : start + chunk]).square().mean(dim=2)  # (K, b)
-        (point_loss.sum() / n).backward()  # summed over members: no 1/K (Adam is elementwise)
+        weighted = point_loss if weights is None else point_loss * weights[:, start : start + chunk]
+        member_loss = weighted.sum(dim=1) / n  # (K,)
+        member_loss.sum().backward()  # summed over members: no 1/K (Adam is elementwise)
         point_losses.append(point_loss.detach())
+        member_losses.append(member_loss.detach())
     term = extra() if extra is not None else None
     if term is not None:
         term.backward()
     optimizer.step()
-    point_loss = torch.cat(point_losses, dim=1)
-    return point_loss.mean(dim=1), point_loss
+    return torch.stack(member_losses).sum(dim=0), torch.cat(point_losses, dim=1)
 
 
 def mse_to_psnr(mse: Tensor, value_span: float) -> Tensor:
