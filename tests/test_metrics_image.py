@@ -93,15 +93,25 @@ def test_psnr_function_takes_point_sets():
         psnr(target, torch.zeros(100, 1))
 
 
-@pytest.mark.parametrize("metric", [PSNR(), SSIM(), LPIPS()], ids=lambda m: m.name)
+@pytest.mark.parametrize("metric", [PSNR(), SSIM(), LPIPS()], ids=["psnr", "ssim", "lpips"])
 @pytest.mark.parametrize("shape", [(8, 8, 2), (64, 3), (1, 8, 8, 3)])
 def test_image_metrics_reject_non_image_shapes(metric, shape):
     with pytest.raises(ValueError, match=r"\(H, W, C\)"):
         metric(torch.zeros(shape), torch.zeros(shape))
 
 
-def test_metric_names_are_the_log_keys():
-    assert (PSNR.name, SSIM.name, LPIPS.name) == ("psnr", "ssim", "lpips")
+def test_the_log_keys_are_the_config_keys(tmp_path):
+    """A metric is logged under its key in the run's metrics group, whatever its class: two
+    PSNR definitions side by side (clipped as the NINT code, unclipped as the FINER code)."""
+    from conftest import TINY, compose_cfg
+
+    from inr_bench.train import train
+
+    clipped = "+metrics.psnr_clipped={_target_:inr_bench.metrics.image.PSNR,clip:true}"
+    result = train(compose_cfg([*TINY, "steps=2", "~metrics.lpips", clipped], tmp_path))
+    assert {"eval/psnr", "eval/psnr_clipped", "eval/ssim"} <= result.keys()
+    assert "eval/lpips" not in result
+    assert result["eval/psnr_clipped"] >= result["eval/psnr"] - 1e-9  # clipping never hurts
 
 
 def test_hydra_builds_the_metrics_without_loading_lpips():

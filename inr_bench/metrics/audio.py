@@ -12,7 +12,6 @@ class PSNR:
     MSE / max(gt)² convention carried to signed audio; with ``signal.normalize`` the peak is 1).
     ``peak`` fixes it instead (e.g. 2 for the full [-1, 1] range). Silence (peak 0) gives nan."""
 
-    name = "psnr"
     kinds = ("audio",)
 
     def __init__(self, peak: float | None = None) -> None:

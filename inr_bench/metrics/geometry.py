@@ -32,7 +32,6 @@ class Chamfer:
     crossing) gives inf.
     """
 
-    name = "chamfer"
     kinds = ("sdf", "occupancy")
 
     def __init__(
@@ -74,7 +73,6 @@ class IoU:
     §5.1): compared as they are. Two empty solids give nan.
     """
 
-    name = "iou"
     kinds = ("sdf", "occupancy")
 
     def __init__(self, resolution: int = 128, bound: float = 1.0) -> None:

@@ -77,7 +77,6 @@ class PSNR:
     An unclamped overshoot only lowers the PSNR, so clip=True is never below clip=False.
     """
 
-    name = "psnr"
 
     def __init__(self, clip: bool = False) -> None:
         self.clip = clip
@@ -100,7 +99,6 @@ class SSIM:
     variance) and the metric warns and returns nan.
     """
 
-    name = "ssim"
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> float:
         _check_image(pred, target, "SSIM")
@@ -184,7 +182,6 @@ class LPIPS:
     backbone accepts (31 px for alex) also give nan, with a warning.
     """
 
-    name = "lpips"
 
     def __init__(self, net: str = "alex", data_root: str | os.PathLike | None = None) -> None:
         if net not in _BACKBONES:

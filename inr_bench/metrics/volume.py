@@ -22,7 +22,6 @@ def _check_volume(pred: torch.Tensor, target: torch.Tensor, metric: str) -> None
 class PSNR:
     """-10 log10(MSE) over every voxel against a peak of 1; ``clip`` clamps pred to [0, 1]."""
 
-    name = "psnr"
     kinds = ("volume",)
 
     def __init__(self, clip: bool = False) -> None:
@@ -38,7 +37,6 @@ class SSIM:
     ``data_range=1``), pred clamped to [0, 1]; volumes thinner than 7 voxels use the largest odd
     window that fits, below 3 voxels it is nan."""
 
-    name = "ssim"
     kinds = ("volume",)
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> float:
