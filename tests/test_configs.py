@@ -8,7 +8,8 @@ import math
 
 import pytest
 import torch
-from conftest import CONF, TINY, TINY_METRICS, compose_cfg, options
+from _devices import DEVICES
+from conftest import CONF, TINY, compose_cfg, options
 from hydra.utils import get_class, get_object, instantiate
 from omegaconf import OmegaConf
 
@@ -44,16 +45,15 @@ def test_option_composes_and_builds(group, option, tmp_path):
     assert model(signal.coords[:7]).shape == (7, signal.out_dim), f"{group}={option}"
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("experiment", options("experiment"))
-def test_every_experiment_trains_a_few_steps(experiment, tmp_path):
-    """Three steps of every experiment at toy size; its signal's main metric must be finite.
-    Experiments whose data is not under the data root are skipped, naming what is missing."""
+def test_every_experiment_trains_a_few_steps(experiment, device, tmp_path):
+    """Three steps of every experiment at toy size, on every device here; its signal's main
+    metric must be finite. Experiments whose data is not under the data root are skipped,
+    naming what is missing."""
     # Two hidden layers whatever debug=smoke says: ablations name masked/pruned layers up to 2.
     tiny = ["steps=3", "eval_every=3", "backbone.hidden_features=16", "backbone.hidden_layers=2"]
-    cfg = compose_cfg([f"+experiment={experiment}", *TINY, *tiny], tmp_path)
-    shrink = [f"{k}={v}" for k, v in TINY_METRICS.items() if OmegaConf.select(cfg, k) is not None]
-    if shrink:
-        cfg = compose_cfg([f"+experiment={experiment}", *TINY, *tiny, *shrink], tmp_path)
+    cfg = compose_cfg([f"+experiment={experiment}", *TINY, *tiny, f"device={device}"], tmp_path)
     try:
         result = train(cfg)
     except Exception as err:  # Hydra wraps errors raised while instantiating the signal
