@@ -92,6 +92,8 @@ def test_batched_resume_with_a_changed_config_is_refused(tmp_path):
         train(compose_cfg([*BASE, "steps=4", "resume=true"], tmp_path))
     longer = train(compose_cfg([*BASE, "steps=8", "resume=true"], tmp_path))  # steps may grow
     assert longer["steps"] == 8
+    again = train(compose_cfg([*BASE, "steps=8", "resume=true"], tmp_path))  # at the end: evaluate
+    assert again["eval/psnr"] == pytest.approx(longer["eval/psnr"], abs=1e-6)
 
 
 def test_a_nan_member_never_replaces_the_last_good_checkpoint(tmp_path, monkeypatch):
