@@ -52,6 +52,7 @@ class Run:
     metrics: dict[str, Any]
     chunk: int
     eval_chunk: int
+    started: float = 0.0  # perf_counter() at the start of the run, earlier sessions included
     summary: dict[str, Any] = field(
         default_factory=lambda: {
             "thresholds": {},
@@ -105,6 +106,7 @@ def restore(run: Run, ckpt: dict) -> None:
     run.state.optimizer.load_state_dict(ckpt["optimizer"])
     run.scheduler.load_state_dict(ckpt["lr_scheduler"])
     run.sampler.load_state_dict(ckpt["sampler"])
+    run.sampler.to(run.device)
     run.schedule.load_state_dict(ckpt["schedule"])
     torch.set_rng_state(ckpt["torch_rng"])
     run.state.step, run.summary = ckpt["step"], ckpt["summary"]

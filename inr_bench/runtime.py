@@ -110,6 +110,10 @@ class Stopwatch:
         return seconds
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: the run stopped after a whole step and saved its checkpoint."""
+
+
 class StopRequest:
     """While active, the first Ctrl-C (or SIGTERM, SLURM's pre-emption signal) asks the loop
     to stop after the current step and save its checkpoint; a second Ctrl-C stops at once."""

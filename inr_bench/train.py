@@ -28,14 +28,11 @@ from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
 from inr_bench.precision import autocast
 from inr_bench.run_folder import log_to_folder, run_dir_of
-from inr_bench.runtime import StopRequest, Stopwatch
-from inr_bench.state import Batch, TrainState
+from inr_bench.runtime import RunInterrupted, StopRequest, Stopwatch
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 log = logging.getLogger(__name__)
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM: the run stopped after a whole step and saved its checkpoint."""
 
 
 def train_step(
@@ -195,6 +192,7 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
         if due or done == cfg.steps or stop.requested:
             flush_timers()
             state.step = done
+            summary["wall_seconds"] = time.perf_counter() - run.started
             checkpoint(run, folder, str(ckpt_path) if ckpt_path.exists() else "none")
         if stop.requested and done < cfg.steps:
             bar.close()
@@ -211,7 +209,7 @@ def _scores(scores: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
 
 
-def finish(run: Run, folder: Path, loggers: list, last_eval: dict, started: float) -> dict:
+def finish(run: Run, folder: Path, loggers: list, last_eval: dict) -> dict:
     """Final evaluation, artefacts, ``model.pt`` and ``metrics.json``; returns the metrics."""
     from inr_bench.visual import plot_curves
 
@@ -233,7 +231,7 @@ def finish(run: Run, folder: Path, loggers: list, last_eval: dict, started: floa
         "train_seconds": summary["train_seconds"],
         "select_seconds": summary["select_seconds"],
         "step_ms": 1000 * summary["train_seconds"] / run.cfg.steps,
-        "wall_seconds": time.perf_counter() - started,
+        "wall_seconds": time.perf_counter() - run.started,
         "thresholds": summary["thresholds"],
         "device": str(run.device),
         "chunk": run.chunk,
@@ -265,7 +263,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 run_folder.truncate_series(folder / "metrics.jsonl", ckpt["step"])
             (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
             run = build(cfg, checkpoint=ckpt)
-            started -= run.summary["wall_seconds"]  # wall time counts every session of the run
+            run.started = started - run.summary["wall_seconds"]  # every session of the run counts
             loggers = [JsonLogger(folder, append=bool(cfg.resume))]
             loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name))
             try:
@@ -274,7 +272,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 announce(run, folder)
                 with StopRequest() as stop:
                     last_eval = loop(run, folder, loggers, stop)
-                return finish(run, folder, loggers, last_eval, started)
+                return finish(run, folder, loggers, last_eval)
             finally:
                 for lg in loggers:
                     lg.finish()

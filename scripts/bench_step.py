@@ -32,10 +32,10 @@ import torch
 from hydra.utils import instantiate
 from torch.utils.flop_counter import FlopCounterMode
 
+from inr_bench.backbones.base import predict
 from inr_bench.build import compose_config
 from inr_bench.precision import PRECISIONS, autocast, compile_model, configure
 from inr_bench.runtime import chunk_size, pick_device, sync
-from inr_bench.signals.base import predict
 from inr_bench.state import TrainState
 from inr_bench.train import train_step
 

@@ -256,7 +256,8 @@ def run_rows(
     for row in names:
         folder = out / row / "batched"
         if batched and not (folder / "metrics.json").exists():
-            overrides = [*base, *rows[row], f"{key}=[{','.join(refs)}]"]
+            resume = f"resume={(folder / 'checkpoint.pt').exists()}"
+            overrides = [*base, *rows[row], f"{key}=[{','.join(refs)}]", resume]
             try:
                 report(f"{len(refs)} batched", train(compose_config(overrides, folder, label(row))))
                 continue

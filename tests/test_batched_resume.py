@@ -19,7 +19,8 @@ from conftest import compose_cfg
 import inr_bench.batched.loop as loop
 from inr_bench.backbones import load_model
 from inr_bench.errors import NonFiniteLossError, UserError
-from inr_bench.train import RunInterrupted, train
+from inr_bench.runtime import RunInterrupted
+from inr_bench.train import train
 
 BASE = [
     "debug=smoke",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,23 @@ def test_runs_started_together_get_their_own_folders(tmp_path):
     for out in outputs:
         assert "finished in" in out and "psnr" in out
         assert any(str(folder.relative_to(tmp_path)) in out for folder in folders)
+
+
+@pytest.mark.parametrize("extra", [[], ["seeds=[0,1]"]], ids=["single", "batched"])
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(extra, tmp_path):
+    """A real SIGINT to the command: the step finishes, the checkpoint is written, the command
+    says how to continue and exits 130 (single and batched runs alike)."""
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(REPO)}
+    folder = tmp_path / "run"
+    args = [*TINY, "steps=100000", "eval_every=100000", "log_every=1", *extra]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inr_bench.train", *args, f"hydra.run.dir={folder}"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not (folder / "metrics.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)  # training has started once the first step is logged
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "resume=true" in err and (folder / "checkpoint.pt").is_file()

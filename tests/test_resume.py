@@ -14,7 +14,8 @@ import pytest
 from conftest import TINY, compose_cfg, options
 
 import inr_bench.train as loop
-from inr_bench.train import RunInterrupted, train
+from inr_bench.runtime import RunInterrupted
+from inr_bench.train import train
 
 BASE = [*TINY, "signal.resize=16", "steps=20", "eval_every=20", "checkpoint_every=0"]
 LATTICE = ["backbone=siren_lattice", "backbone.hidden_features=[40,32]", "backbone.hidden_layers=1"]

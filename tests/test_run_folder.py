@@ -117,3 +117,11 @@ def test_config_changes_lists_nested_leaves_outside_the_allow_list():
         "optim.optimizer.lr: 0.001 -> 0.0001",
         "x: '<absent>' -> 1",
     ]
+
+
+def test_wall_seconds_count_every_session_of_a_resumed_run(tmp_path):
+    first = train(compose_cfg(SHORT, tmp_path))
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["summary"]
+    assert 0 < saved["wall_seconds"] <= first["wall_seconds"]
+    resumed = train(compose_cfg([*SHORT, "steps=15", "resume=true"], tmp_path))
+    assert resumed["wall_seconds"] > saved["wall_seconds"]

@@ -11,10 +11,10 @@ import torch
 from conftest import TINY, compose_cfg
 
 from inr_bench.errors import UserError
+from inr_bench.signals.base import Batch
 from inr_bench.signals.occupancy import OccupancySignal
 from inr_bench.signals.sdf import SurfaceSDFSignal
 from inr_bench.signals.sdf_values import SupervisedSDFSignal
-from inr_bench.state import Batch
 from inr_bench.train import train
 
 SMALL = {"pool_size": 500, "mc_resolution": 16, "render": False}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +188,22 @@ def build_model(spec: dict[str, Any]) -> Backbone:
     spec = dict(spec)
     module_name, _, class_name = spec.pop("_target_").rpartition(".")
     return getattr(importlib.import_module(module_name), class_name)(**spec)
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, coords: Tensor, chunk: int) -> Tensor:
+    """Model output (N, C) for coords (N, d), evaluated ``chunk`` points at a time."""
+    return torch.cat([model(coords[i : i + chunk]) for i in range(0, coords.shape[0], chunk)])
+
+
+def widths_list(hidden_features: int | Sequence[int], n_layers: int) -> list[int]:
+    """One width per sine layer, from a single width or an explicit (e.g. pruned) list."""
+    if isinstance(hidden_features, int):
+        return [hidden_features] * n_layers
+    widths = [int(w) for w in hidden_features]
+    if len(widths) != n_layers:
+        raise ValueError(
+            f"hidden_features lists {len(widths)} widths but the network has {n_layers} "
+            "sine layers (hidden_layers + 1)"
+        )
+    return widths

@@ -12,8 +12,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone, in_float32, scaled_linear
-from inr_bench.backbones.siren import widths_list
+from inr_bench.backbones.base import Backbone, in_float32, scaled_linear, widths_list
 
 
 class GaussLayer(nn.Linear):

@@ -25,10 +25,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone, in_float32
+from inr_bench.backbones.base import Backbone, in_float32, widths_list
 from inr_bench.backbones.hashgrid import HashGrid
 from inr_bench.backbones.lattice import LatticeLayer
-from inr_bench.backbones.siren import SineLayer, widths_list
+from inr_bench.backbones.siren import SineLayer
 from inr_bench.errors import UserError
 
 LATTICE = {"period": 2 / 0.95, "low_range": 12, "band_limit": 60, "low_fraction": 0.5,

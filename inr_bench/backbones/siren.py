@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone, in_float32, scaled_linear, sine
+from inr_bench.backbones.base import Backbone, in_float32, scaled_linear, sine, widths_list
 from inr_bench.backbones.lattice import LatticeLayer
 
 
@@ -33,19 +33,6 @@ class SineLayer(nn.Linear):
 
     def forward(self, x: Tensor) -> Tensor:
         return sine(scaled_linear(x, self.weight, self.bias, self.omega))
-
-
-def widths_list(hidden_features: int | Sequence[int], n_layers: int) -> list[int]:
-    """One width per sine layer, from a single width or an explicit (e.g. pruned) list."""
-    if isinstance(hidden_features, int):
-        return [hidden_features] * n_layers
-    widths = [int(w) for w in hidden_features]
-    if len(widths) != n_layers:
-        raise ValueError(
-            f"hidden_features lists {len(widths)} widths but the network has {n_layers} "
-            "sine layers (hidden_layers + 1)"
-        )
-    return widths
 
 
 class Siren(Backbone):

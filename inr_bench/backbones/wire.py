@@ -22,8 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone, in_float32
-from inr_bench.backbones.siren import widths_list
+from inr_bench.backbones.base import Backbone, in_float32, widths_list
 
 
 class GaborLayer(nn.Linear):

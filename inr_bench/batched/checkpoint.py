@@ -83,8 +83,9 @@ def restore(run: Any, ckpt: dict) -> None:
     """Every part of ``run`` (built over ``restored_net``) but the network from ``ckpt``."""
     run.optimizer.load_state_dict(ckpt["optimizer"])
     run.scheduler.load_state_dict(ckpt["lr_scheduler"])
-    for sampler, state in zip(run.samplers, ckpt["samplers"], strict=True):
+    for sampler, signal, state in zip(run.samplers, run.signals, ckpt["samplers"], strict=True):
         sampler.load_state_dict(state)
+        sampler.to(signal.coords.device)
     for schedule, state in zip(run.schedules, ckpt["schedules"], strict=True):
         schedule.load_state_dict(state)
     torch.set_rng_state(ckpt["torch_rng"])

@@ -38,11 +38,10 @@ from inr_bench.batched.step import batched_step, check_plain_mse
 from inr_bench.build import check_config, lr_factor
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
-from inr_bench.runtime import StopRequest, chunk_size, pick_device, sync
+from inr_bench.runtime import RunInterrupted, StopRequest, chunk_size, pick_device, sync
 from inr_bench.samplers.base import Sampler
 from inr_bench.schedules.base import Schedule
 from inr_bench.signals.base import Signal
-from inr_bench.train import RunInterrupted
 from inr_bench.visual import plot_curves
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from inr_bench.backbones.base import save_model
+from inr_bench.backbones.base import predict, save_model
 from inr_bench.batched.members import Member
 from inr_bench.batched.stack import StackedNetworks
-from inr_bench.signals.base import Signal, predict
+from inr_bench.signals.base import Signal
 from inr_bench.visual import error_map, save_image
 
 

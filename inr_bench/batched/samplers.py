@@ -21,7 +21,8 @@ from inr_bench.samplers.full import FullSampler
 from inr_bench.samplers.int import IntSampler
 from inr_bench.samplers.nint import NintSampler
 from inr_bench.samplers.uniform import UniformSampler
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 SUPPORTED = (FullSampler, UniformSampler, NintSampler, IntSampler, EgraSampler, ExpansiveSampler)
 SCORE_WITH_THE_NETWORK = (NintSampler, IntSampler)

@@ -7,7 +7,8 @@ from torch import Tensor
 
 from inr_bench.errors import UserError
 from inr_bench.runtime import chunk_size
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 
 class Sampler:
@@ -61,6 +62,15 @@ class Sampler:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+
+    def to(self, device: torch.device) -> Sampler:
+        """Move the tensors the sampler keeps between steps (rankings, fitness, particles) to
+        ``device``: checkpoints load on the CPU, a resumed run may train on a GPU. The seeded
+        generator stays on the host."""
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor):
+                setattr(self, name, value.to(device))
+        return self
 
 
 def auto_chunk(model: torch.nn.Module, device: torch.device, n: int) -> int:

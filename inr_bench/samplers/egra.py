@@ -17,7 +17,8 @@ from inr_bench.errors import UserError
 from inr_bench.samplers.base import Sampler
 from inr_bench.samplers.draws import gumbel_top_k
 from inr_bench.samplers.grid import PointGrid
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 
 class EgraSampler(Sampler):

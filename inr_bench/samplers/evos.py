@@ -21,12 +21,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from inr_bench.backbones.base import predict
 from inr_bench.errors import UserError
 from inr_bench.samplers.base import Sampler, auto_chunk, top_k_excluding
 from inr_bench.samplers.draws import random_free
 from inr_bench.samplers.grid import PointGrid
-from inr_bench.signals.base import predict
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 
 class EvosSampler(Sampler):

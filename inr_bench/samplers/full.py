@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from inr_bench.samplers.base import Sampler
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 
 class FullSampler(Sampler):

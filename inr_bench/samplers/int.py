@@ -16,7 +16,8 @@ from torch import Tensor
 
 from inr_bench.errors import UserError
 from inr_bench.samplers.base import Sampler, all_point_losses
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 
 def incremental_interval(

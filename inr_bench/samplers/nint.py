@@ -29,8 +29,8 @@ from inr_bench.samplers.base import (
     top_k_excluding,
 )
 from inr_bench.samplers.draws import random_free
-from inr_bench.signals.base import Signal
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch, Signal
+from inr_bench.state import TrainState
 
 
 def output_gradient(signal: Signal, pred: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:

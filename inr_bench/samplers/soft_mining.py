@@ -24,11 +24,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from inr_bench.backbones.base import predict
 from inr_bench.samplers.base import Sampler, auto_chunk
 from inr_bench.samplers.draws import gumbel_top_k, normal, upload
 from inr_bench.samplers.grid import PointGrid
-from inr_bench.signals.base import predict
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 
 class SoftMiningSampler(Sampler):

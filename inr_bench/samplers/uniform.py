@@ -6,7 +6,8 @@ import torch
 
 from inr_bench.samplers.base import Sampler
 from inr_bench.samplers.draws import upload
-from inr_bench.state import Batch, TrainState
+from inr_bench.signals.base import Batch
+from inr_bench.state import TrainState
 
 
 class UniformSampler(Sampler):

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from inr_bench import data
+from inr_bench.backbones.base import predict
 from inr_bench.errors import UserError
-from inr_bench.signals.base import Signal, predict
+from inr_bench.signals.base import Signal
 from inr_bench.visual import save_figure
 
 # Fewest samples a signal may have: the time axis linspace(-1, 1, N) needs both ends.

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from inr_bench.state import Batch
+
+@dataclass
+class Batch:
+    """The points of one step: coords (B, d), values (B, C), their indices (B,) into the
+    signal's training set when it has one, and optional importance weights (B,)."""
+
+    coords: Tensor
+    values: Tensor
+    index: Tensor | None = None
+    weight: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.coords.shape[0]
+
+    def chunk(self, start: int, stop: int) -> Batch:
+        def cut(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t[start:stop]
+
+        return Batch(
+            self.coords[start:stop], self.values[start:stop], cut(self.index), cut(self.weight)
+        )
 
 
 class Signal:
@@ -70,9 +91,3 @@ class Signal:
     def save_artifacts(self, model: torch.nn.Module, folder: Path, chunk: int) -> dict[str, Path]:
         """Write reconstructions into ``folder``; returns {name: path} for the loggers."""
         raise NotImplementedError
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, coords: Tensor, chunk: int) -> Tensor:
-    """Model output (N, C) for coords (N, d), evaluated ``chunk`` points at a time."""
-    return torch.cat([model(coords[i : i + chunk]) for i in range(0, coords.shape[0], chunk)])

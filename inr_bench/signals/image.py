@@ -19,9 +19,10 @@ import torch
 from torch import Tensor
 
 from inr_bench import data
+from inr_bench.backbones.base import predict
 from inr_bench.errors import UserError
 from inr_bench.metrics.image import psnr, to_unit
-from inr_bench.signals.base import Signal, predict
+from inr_bench.signals.base import Signal
 from inr_bench.visual import error_map, plot_maps, plot_spectra, save_image
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import torch
 
 from inr_bench import mesh as meshes
+from inr_bench.backbones.base import predict
 from inr_bench.errors import UserError
-from inr_bench.signals.base import Signal, predict
+from inr_bench.signals.base import Signal
 
 
 class OccupancySignal(Signal):

@@ -30,8 +30,8 @@ from torch import Tensor
 
 from inr_bench import mesh as meshes
 from inr_bench.errors import UserError
+from inr_bench.signals.base import Batch
 from inr_bench.signals.surface import ImplicitSurfaceSignal, surface_pool, uniform_points
-from inr_bench.state import Batch
 
 # values columns of a batch: target f (0 on the surface), normal (3), on-surface flag
 _ON = 4

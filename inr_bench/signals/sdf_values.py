@@ -28,8 +28,8 @@ from torch import Tensor
 
 from inr_bench import mesh as meshes
 from inr_bench.errors import UserError
+from inr_bench.signals.base import Batch
 from inr_bench.signals.surface import ImplicitSurfaceSignal
-from inr_bench.state import Batch
 
 
 class SupervisedSDFSignal(ImplicitSurfaceSignal):

@@ -16,7 +16,8 @@ import torch
 import trimesh
 
 from inr_bench import mesh as meshes
-from inr_bench.signals.base import Signal, predict
+from inr_bench.backbones.base import predict
+from inr_bench.signals.base import Signal
 
 
 class ImplicitSurfaceSignal(Signal):

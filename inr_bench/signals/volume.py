@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 from inr_bench import data
+from inr_bench.backbones.base import predict
 from inr_bench.errors import UserError
 from inr_bench.metrics.image import to_unit
-from inr_bench.signals.base import Signal, predict
+from inr_bench.signals.base import Signal
 from inr_bench.visual import error_map, save_image
 
 VOLUME_SUFFIXES = (".npy", ".npz", ".nii", ".nii.gz")
