@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from inr_bench.errors import UserError
 
@@ -218,3 +218,27 @@ def log_to_folder(folder: Path) -> logging.Handler | None:
     package.addHandler(handler)
     package.setLevel(min(package.getEffectiveLevel(), logging.INFO))
     return handler
+
+
+@contextmanager
+def session(cfg: DictConfig) -> Iterator[tuple[Path, dict | None]]:
+    """One session of the run ``cfg`` describes, for either loop: its folder held (``claim``),
+    its log going to ``train.log``, the checkpoint when ``resume=true`` (config checked against
+    it, ``metrics.jsonl`` cut back to its step) and ``config.yaml`` written. Yields the folder
+    and the checkpoint (None for a new run)."""
+    folder = run_dir_of(cfg)
+    with claim(folder, cfg.resume):
+        handler = log_to_folder(folder)
+        try:
+            ckpt = None
+            if cfg.resume:
+                ckpt = load_checkpoint(
+                    folder / "checkpoint.pt", OmegaConf.to_container(cfg, resolve=True)
+                )
+                truncate_series(folder / "metrics.jsonl", ckpt["step"])
+            (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+            yield folder, ckpt
+        finally:
+            if handler is not None:
+                logging.getLogger("inr_bench").removeHandler(handler)
+                handler.close()

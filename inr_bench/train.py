@@ -27,7 +27,7 @@ from inr_bench.build import Run, build, check_config, checkpoint
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
 from inr_bench.precision import autocast
-from inr_bench.run_folder import log_to_folder, run_dir_of
+from inr_bench.run_folder import run_dir_of
 from inr_bench.runtime import RunInterrupted, StopRequest, Stopwatch
 from inr_bench.signals.base import Batch
 from inr_bench.state import TrainState
@@ -252,34 +252,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return train_many(cfg)
     check_config(cfg)
     started = time.perf_counter()
-    folder = run_dir_of(cfg)
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    with run_folder.claim(folder, cfg.resume):
-        handler = log_to_folder(folder)
+    with run_folder.session(cfg) as (folder, ckpt):
+        run = build(cfg, checkpoint=ckpt)
+        run.started = started - run.summary["wall_seconds"]  # every session of the run counts
+        loggers = [JsonLogger(folder, append=bool(cfg.resume))]
+        loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name))
         try:
-            ckpt = None
-            if cfg.resume:
-                ckpt = run_folder.load_checkpoint(folder / "checkpoint.pt", resolved)
-                run_folder.truncate_series(folder / "metrics.jsonl", ckpt["step"])
-            (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-            run = build(cfg, checkpoint=ckpt)
-            run.started = started - run.summary["wall_seconds"]  # every session of the run counts
-            loggers = [JsonLogger(folder, append=bool(cfg.resume))]
-            loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name))
-            try:
-                for lg in loggers:
-                    lg.log_config(resolved, run.state.model.num_parameters())
-                announce(run, folder)
-                with StopRequest() as stop:
-                    last_eval = loop(run, folder, loggers, stop)
-                return finish(run, folder, loggers, last_eval)
-            finally:
-                for lg in loggers:
-                    lg.finish()
+            for lg in loggers:
+                lg.log_config(
+                    OmegaConf.to_container(cfg, resolve=True), run.state.model.num_parameters()
+                )
+            announce(run, folder)
+            with StopRequest() as stop:
+                last_eval = loop(run, folder, loggers, stop)
+            return finish(run, folder, loggers, last_eval)
         finally:
-            if handler is not None:
-                logging.getLogger("inr_bench").removeHandler(handler)
-                handler.close()
+            for lg in loggers:
+                lg.finish()
 
 
 # Errors whose message says all (bad input, diverged run): one line, no traceback.

@@ -255,16 +255,9 @@ def train_many(cfg: DictConfig) -> dict[str, Any]:
     ``resume=true``, continues the run in the folder from its checkpoint."""
     check_config(cfg)
     started = time.perf_counter()
-    folder = run_folder.run_dir_of(cfg)
     device = pick_device(cfg.device)
     check_batched(cfg)
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    with run_folder.claim(folder, cfg.resume):
-        ckpt = None
-        if cfg.resume:
-            ckpt = run_folder.load_checkpoint(folder / checkpoint.NAME, resolved)
-            run_folder.truncate_series(folder / "metrics.jsonl", ckpt["step"])
-        (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    with run_folder.session(cfg) as (folder, ckpt):
         run = build(cfg, device, ckpt)
         started -= run.summary["wall_seconds"]  # wall time counts every session of the run
         k, n = len(run.members), run.signals[0].num_points
@@ -275,7 +268,7 @@ def train_many(cfg: DictConfig) -> dict[str, Any]:
         loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name))
         try:
             for lg in loggers:
-                lg.log_config(resolved, run.net.num_parameters())
+                lg.log_config(OmegaConf.to_container(cfg, resolve=True), run.net.num_parameters())
             metrics = {name: instantiate(m) for name, m in cfg.metrics.items()}
             with StopRequest() as stop:
                 session = Session(folder, loggers, chunk, eval_chunk, metrics, stop, started)
