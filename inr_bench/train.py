@@ -32,7 +32,7 @@ from inr_bench.runtime import RunInterrupted, StopRequest, Stopwatch
 from inr_bench.signals.base import Batch
 from inr_bench.state import TrainState
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("inr_bench.train")  # also when run as __main__ (python -m)
 
 
 def train_step(
