@@ -138,6 +138,3 @@ class StopRequest:
             raise KeyboardInterrupt
         self.requested = os_signal.Signals(signum).name
         print(f"\n{self.requested}: stopping after this step (again to stop now)", file=sys.stderr)
-
-
-# eval scores shown in the progress bar when the signal reports them

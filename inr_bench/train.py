@@ -79,6 +79,7 @@ def train_step(
     return total, reg, torch.cat(point_losses)
 
 
+# eval scores shown in the progress bar when the signal reports them
 PROGRESS = ("psnr", "chamfer", "iou")
 # steps timed before the run's duration is estimated (the first includes warm-up)
 ESTIMATE_AFTER = 5
