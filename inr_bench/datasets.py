@@ -65,6 +65,12 @@ def _github(repo_at_commit: str, path: str) -> str:
 # - Unknown (None): kodak as served by r0k.us (the reference copies are re-encoded PNGs, one IDAT
 #   and no metadata, smaller than public manifests of the r0k.us files, so they are only
 #   `also_accept`), div2k_valid, stanford, scalarflow.
+# - mnist, cifar10: no sha256 known (None). Their publishers give md5s only, which this registry
+#   does not check; for a check by hand (`md5sum`): MNIST as torchvision's MNIST.resources lists
+#   them: train-images-idx3-ubyte.gz f68b3c2dcbeaaa9fbdd348bbdeb94873, train-labels-idx1-ubyte.gz
+#   d53e105ee54ea40749a09fcbcd1e9432, t10k-images-idx3-ubyte.gz 9fb629c4189551a2d022fa330f9573f3,
+#   t10k-labels-idx1-ubyte.gz ec29112dd5afa0611ce80d1b7f02629c; cifar-10-python.tar.gz
+#   c58f30108f718f92721af3b95e74349a (published on https://www.cs.toronto.edu/~kriz/cifar.html).
 # No URL here was fetched when this was written (offline); the GitHub paths were checked in the
 # repositories' history, CGAL's only through Debian's copy of its 5.5.1 release.
 _FINER = "liuzhen0212/FINER@51a9254e371b1cbfacc408aee7a6d215d6fa0057"
@@ -117,6 +123,22 @@ c40d689cf7897e37109c0368d7085d867c96f4dc5473311cc5e178e27da50e65
 1610a6e2356c38fbd946547dbff5bf61b9cc16a1ba54c13da24f08f687080e8e
 5e5bc8792372e0013084a2416ab8e33aff747aa04e287073e8faed7b354a6ded
 """.split()  # 00.png ... 15.png
+_MNIST = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror of LeCun's files
+_MNIST_FILES = tuple(
+    f"{split}-{kind}.gz"
+    for split in ("train", "t10k")
+    for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")
+)
+# The python version's tarball extracts to cifar-10-batches-py/ with exactly these files, so its
+# folder under the data root is that name: `tar xzf cifar-10-python.tar.gz -C $INR_BENCH_DATA`
+# gives the registered layout.
+_CIFAR10_FOLDER = "cifar-10-batches-py"
+_CIFAR10_FILES = (
+    *(f"data_batch_{i}" for i in range(1, 6)),
+    "test_batch",
+    "batches.meta",
+    "readme.html",
+)
 _STANFORD_SCANS = (  # archive path on graphics.stanford.edu, member inside it, name under stanford/
     ("/pub/3Dscanrep/dragon/dragon_recon.tar.gz", "dragon_recon/dragon_vrip.ply", "dragon.ply"),
     ("/pub/3Dscanrep/happy/happy_recon.tar.gz", "happy_recon/happy_vrip.ply", "happy_buddha.ply"),
@@ -238,6 +260,30 @@ _DATASETS = (
             ),
         ),
         size="3.5 MB",
+    ),
+    Dataset(
+        "mnist",
+        "mnist",
+        "MNIST handwritten digits, 28x28 uint8 grayscale: 60 000 train + 10 000 test images, "
+        "the four gzipped idx files as published (read by inr_bench.image_sets)",
+        "Y. LeCun, C. Cortes, C. Burges: CC BY-SA 3.0 (as stated on the MNIST page)",
+        tuple(RemoteFile(name, _MNIST + name) for name in _MNIST_FILES),
+        size="12 MB",
+    ),
+    Dataset(
+        "cifar10",
+        _CIFAR10_FOLDER,
+        "CIFAR-10 (python version), 32x32 RGB uint8 in 10 classes: 5 pickled training batches "
+        "of 10 000 and a test batch of 10 000 (read by inr_bench.image_sets)",
+        "A. Krizhevsky, V. Nair, G. Hinton (2009): no licence stated; cite the tech report",
+        tuple(RemoteFile(name) for name in _CIFAR10_FILES),
+        (
+            Archive(
+                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                tuple((f"{_CIFAR10_FOLDER}/{name}", name) for name in _CIFAR10_FILES),
+            ),
+        ),
+        size="170 MB",
     ),
     Dataset(
         "weights",

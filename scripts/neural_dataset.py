@@ -4,6 +4,14 @@ MLP classifier (4 layers x 256, cross-entropy, 10 epochs) on the flattened weigh
 
     python scripts/neural_dataset.py                                  # digits, alpha 1/1.5/2
     python scripts/neural_dataset.py --targets 35 40 45 --alphas 1 2
+    python scripts/neural_dataset.py --dataset mnist --limit 7000 --device cuda
+
+``--dataset mnist`` / ``cifar10`` read the registry's files from the data root
+(``python -m inr_bench.data download mnist``; ``inr_bench.image_sets``), use their official
+train / test split, and fit 1 (grayscale) or 3 (RGB) output channels. ``--limit N`` fits the
+first N images: for digits the first N of the 1797, split at random 80 / 20; for mnist /
+cifar10 the first images of each official split in the official proportion (60 000 : 10 000,
+50 000 : 10 000), N in all.
 
 Protocol (App. E.2): every image of the dataset is fitted (the paper: 60 000 MNIST / CIFAR-10
 images with fit-a-nef); the fit of a dataset stops when the PSNR averaged over its images reaches
@@ -41,6 +49,9 @@ from inr_bench.backbones.base import Backbone, build_model
 from inr_bench.batched import StackedNetworks
 from inr_bench.batched.step import batched_step, mse_to_psnr
 from inr_bench.build import compose_config
+from inr_bench.data import DatasetMissingError
+from inr_bench.errors import UserError
+from inr_bench.image_sets import LOADERS
 from inr_bench.runtime import seed_everything
 from inr_bench.signals.image import grid
 
@@ -61,21 +72,59 @@ def load_digits_images(limit: int | None = None) -> tuple[Tensor, Tensor]:
     return images[:limit], labels[:limit]
 
 
-def build_networks(count: int, alpha: float, overrides: list[str], seed: int) -> StackedNetworks:
-    """``count`` copies of one SIREN built by the project's backbone + weight-scaling init
-    (WS eq. 3; alpha = 1 is SIREN's own init) under ``seed``, stacked."""
+def official_counts(train: int, test: int, limit: int | None) -> tuple[int, int]:
+    """How many of the first train / test images ``limit`` images in all take: the official
+    proportion, at least one of each where both splits have images and ``limit`` >= 2."""
+    if limit is None or limit >= train + test:
+        return train, test
+    n_test = round(limit * test / (train + test))
+    if limit >= 2 and train and test:
+        n_test = min(max(n_test, 1), limit - 1)
+    return limit - n_test, n_test
+
+
+def load_images(
+    dataset: str, limit: int | None = None, seed: int = 0
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Images (M, H, W, C) float in [0, 1], labels (M,) and the (train, test) indices: digits
+    split at random (20 % test, ``seed``), mnist / cifar10 by their official split (the
+    training images first), ``limit`` images in all (see ``official_counts``)."""
+    if dataset == "digits":
+        images, labels = load_digits_images(limit)
+        train, test = split(len(labels), 0.2, seed)
+        return images[..., None], labels, train, test
+    if dataset not in LOADERS:
+        raise ValueError(f"unknown dataset {dataset!r}: digits, {', '.join(LOADERS)}")
+    parts = [LOADERS[dataset](part) for part in ("train", "test")]
+    counts = official_counts(len(parts[0][1]), len(parts[1][1]), limit)
+    pixels = np.concatenate([x[:n] for (x, _), n in zip(parts, counts, strict=True)])
+    targets = np.concatenate([y[:n] for (_, y), n in zip(parts, counts, strict=True)])
+    images = torch.from_numpy(pixels).float() / 255.0
+    if images.dim() == 3:  # grayscale (M, H, W): one channel
+        images = images[..., None]
+    order = torch.arange(len(targets))
+    return images, torch.from_numpy(targets).long(), order[: counts[0]], order[counts[0] :]
+
+
+def build_networks(
+    count: int, alpha: float, overrides: list[str], seed: int, out_dim: int = 1
+) -> StackedNetworks:
+    """``count`` copies of one SIREN (2 -> ``out_dim`` channels) built by the project's
+    backbone + weight-scaling init (WS eq. 3; alpha = 1 is SIREN's own init) under ``seed``,
+    stacked."""
     cfg = compose_config(["init=weight_scaling", f"init.alpha={alpha}", *overrides])
     from hydra.utils import instantiate
 
     seed_everything(seed)
-    model = instantiate(cfg.backbone)(in_dim=2, out_dim=1)
+    model = instantiate(cfg.backbone)(in_dim=2, out_dim=out_dim)
     instantiate(cfg.init)(model)
     return StackedNetworks([model] * count)
 
 
 @torch.no_grad()
 def member_psnr(net: StackedNetworks, coords: Tensor, values: Tensor) -> Tensor:
-    """PSNR (K,) of every member on its image: coords (K, N, 2), values (K, N, 1) in [0, 1]."""
+    """PSNR (K,) of every member on its image: coords (K, N, 2), values (K, N, C) in [0, 1]
+    (the MSE over pixels and channels)."""
     return mse_to_psnr((net(coords) - values).square().mean(dim=(1, 2)), 1.0)
 
 
@@ -87,11 +136,15 @@ def fit_to_targets(
     max_steps: int,
     check_every: int,
 ) -> dict[float, dict]:
-    """Train every member on its image (M, H, W) until the mean PSNR passes each target in
-    turn; for each target: the flat weights (M, P) at that moment, seconds, steps, PSNRs."""
-    m, h, w = images.shape
-    coords = grid(h, w).expand(m, h * w, 2).contiguous()  # (M, N, 2)
-    values = images.reshape(m, h * w, 1)
+    """Train every member on its image (M, H, W) or (M, H, W, C), on the images' device, until
+    the mean PSNR passes each target in turn; for each target: the flat weights (M, P) at that
+    moment, seconds, steps, PSNRs (on the CPU)."""
+    if images.dim() == 3:
+        images = images[..., None]
+    m, h, w, c = images.shape
+    coords = grid(h, w, device=images.device).expand(m, h * w, 2).contiguous()  # (M, N, 2)
+    values = images.reshape(m, h * w, c)
+    cuda = images.device.type == "cuda"
     optimizer = torch.optim.Adam(net.param_groups(), lr=lr)
     pending, reached, seconds = sorted(targets), {}, 0.0
     for step in range(max_steps + 1):
@@ -100,15 +153,17 @@ def fit_to_targets(
             while pending and psnr.mean() >= pending[0]:
                 target = pending.pop(0)
                 reached[target] = {
-                    "weights": net.flat_weights().clone(),
+                    "weights": net.flat_weights().cpu().clone(),
                     "seconds": seconds,
                     "steps": step,
-                    "psnr": psnr.clone(),
+                    "psnr": psnr.cpu().clone(),
                 }
             if not pending or step == max_steps:
                 break
         t0 = time.perf_counter()
         batched_step(net, optimizer, coords, values, chunk=h * w)
+        if cuda:  # count the step's kernels, not only their launch
+            torch.cuda.synchronize(images.device)
         seconds += time.perf_counter() - t0
     return reached
 
@@ -176,9 +231,17 @@ def load_network(path: Path, index: int) -> Backbone:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--dataset",
+        choices=["digits", *LOADERS],
+        default="digits",
+        help="digits: scikit-learn's (CPU scale); mnist / cifar10: from the data root",
+    )
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 1.5, 2.0])
     parser.add_argument("--targets", type=float, nargs="+", default=[35.0, 40.0, 45.0])
-    parser.add_argument("--limit", type=int, default=None, help="first N images only")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="first N images only (mnist has 70 000)"
+    )
     parser.add_argument(
         "--network", nargs="*", default=["backbone.hidden_features=16", "backbone.hidden_layers=1"]
     )
@@ -190,29 +253,48 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("outputs/neural_dataset"))
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="where the fits run (cpu, cuda, ...)")
     args = parser.parse_args(argv)
     if args.threads:  # on a shared machine, 1 thread avoids OpenMP stalls under others' load
         torch.set_num_threads(args.threads)
-    images, labels = load_digits_images(args.limit)
-    train_idx, test_idx = split(len(labels), 0.2, args.seed)
+    images, labels, train_idx, test_idx = load_images(args.dataset, args.limit, args.seed)
+    device = torch.device(args.device)
     folder = args.out / time.strftime("%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for alpha in args.alphas:
-        net = build_networks(len(images), alpha, args.network, args.seed)
-        fits = fit_to_targets(net, images, args.targets, args.lr, args.max_steps, args.check_every)
+        net = build_networks(len(images), alpha, args.network, args.seed, images.shape[-1])
+        fits = fit_to_targets(
+            net.to(device),
+            images.to(device),
+            args.targets,
+            args.lr,
+            args.max_steps,
+            args.check_every,
+        )
         for target in args.targets:
             if target not in fits:
                 rows.append({"alpha": alpha, "target_psnr": target, "reached": False})
                 continue
             fit = fits[target]
-            name = f"digits_alpha{alpha:g}_psnr{target:g}.pt"
-            save_neural_dataset(folder / name, net, fit, labels, alpha=alpha, target_psnr=target)
+            name = f"{args.dataset}_alpha{alpha:g}_psnr{target:g}.pt"
+            save_neural_dataset(
+                folder / name,
+                net.to(torch.device("cpu")),
+                fit,
+                labels,
+                alpha=alpha,
+                target_psnr=target,
+                dataset=args.dataset,
+                test_indices=test_idx,
+            )
             acc = [
                 train_classifier(fit["weights"], labels, train_idx, test_idx, s, args.epochs)
                 for s in range(args.classifier_seeds)
             ]
-            paper = PAPER_MNIST.get(alpha, {}).get(int(target))
+            # MNIST's numbers also stand as the reference for digits; none for cifar10 here
+            mnist_like = args.dataset in ("digits", "mnist")
+            paper = PAPER_MNIST.get(alpha, {}).get(int(target)) if mnist_like else None
             rows.append(
                 {
                     "alpha": alpha,
@@ -228,11 +310,22 @@ def main(argv: list[str] | None = None) -> dict:
                 }
             )
             print(json.dumps(rows[-1]))
-    result = {"images": len(images), "params_per_network": net.num_parameters(), "rows": rows}
+    result = {
+        "dataset": args.dataset,
+        "images": len(images),
+        "train_images": len(train_idx),
+        "test_images": len(test_idx),
+        "image_shape": list(images.shape[1:]),
+        "params_per_network": net.num_parameters(),
+        "rows": rows,
+    }
     (folder / "neural_dataset.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"written {folder / 'neural_dataset.json'}")
     return result
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (DatasetMissingError, UserError) as err:  # missing data root files, bad formats
+        raise SystemExit(f"error: {err}") from None
