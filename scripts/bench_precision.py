@@ -25,14 +25,18 @@ import argparse
 import copy
 import json
 import statistics
+import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import median_seconds  # noqa: E402
 
 from inr_bench import data
-from inr_bench.build import compose_config
+from inr_bench.build import build, compose_config
 from inr_bench.metrics.image import PSNR
 from inr_bench.precision import compile_model, configure
 from inr_bench.runtime import chunk_size, pick_device, sync
@@ -44,13 +48,9 @@ BACKBONES = ("siren", "finer", "wire", "gauss")
 SAMPLES = ("skimage:astronaut", "skimage:coffee", "skimage:chelsea")
 
 
-def build(overrides: list[str], device: torch.device) -> TrainState:
-    cfg = compose_config([*overrides, "logger=none"])
-    torch.manual_seed(0)
-    signal = instantiate(cfg.signal).to(device)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim).to(device)
-    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
-    return TrainState(0, 1, model, optimizer, signal)
+def state_of(overrides: list[str], device: torch.device) -> TrainState:
+    """The training state the loop would build for ``overrides`` (seed 0)."""
+    return build(compose_config([*overrides, "logger=none"]), device).state
 
 
 def timed_step(state: TrainState, chunk: int, precision: str = "fp32") -> float:
@@ -65,7 +65,7 @@ def timed_step(state: TrainState, chunk: int, precision: str = "fp32") -> float:
 def compile_ratio(name: str, args, device: torch.device) -> dict:
     """Median eager and compiled step seconds of backbone ``name`` at 5x256 (fp32)."""
     overrides = [f"backbone={name}", "backbone.hidden_layers=4", "backbone.hidden_features=256"]
-    eager = build([*overrides, f"signal.resize={args.size}"], device)
+    eager = state_of([*overrides, f"signal.resize={args.size}"], device)
     compiled = copy.copy(eager)
     compiled.model = compile_model(copy.deepcopy(eager.model), True)
     compiled.optimizer = type(eager.optimizer)(compiled.model.param_groups(), lr=1e-4)
@@ -76,11 +76,12 @@ def compile_ratio(name: str, args, device: torch.device) -> dict:
     compile_s = time.perf_counter() - started
     for _ in range(args.warmup):
         timed_step(eager, chunk)
-    times = {"eager": [], "compiled": []}
-    for _ in range(args.repeats):  # A/B interleaved
-        times["eager"].append(timed_step(eager, chunk))
-        times["compiled"].append(timed_step(compiled, chunk))
-    eager_s, compiled_s = (statistics.median(times[k]) for k in ("eager", "compiled"))
+    steps = {
+        "eager": partial(timed_step, eager, chunk),
+        "compiled": partial(timed_step, compiled, chunk),
+    }
+    median = median_seconds(steps, args.repeats, device, warmup=0)  # A/B interleaved
+    eager_s, compiled_s = median["eager"], median["compiled"]
     return {
         "backbone": name,
         "points": eager.signal.num_points,
@@ -102,7 +103,7 @@ def images() -> list[str]:
 def fit(image: str, precision: str, args, device: torch.device) -> dict:
     configure(precision)
     image_overrides = [f"signal.image={image}", f"signal.crop={args.crop}", "signal.resize=null"]
-    state = build(image_overrides, device)
+    state = state_of(image_overrides, device)
     chunk = chunk_size("auto", state.model, device, state.signal.num_points)
     times = [timed_step(state, chunk, precision) for _ in range(args.steps)]
     state.model.eval()

@@ -23,17 +23,19 @@ import argparse
 import copy
 import json
 import platform
-import statistics
+import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
 from torch.utils.flop_counter import FlopCounterMode
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import median_seconds  # noqa: E402
+
 from inr_bench.backbones.base import predict
-from inr_bench.build import compose_config
+from inr_bench.build import build, compose_config
 from inr_bench.precision import PRECISIONS, autocast, compile_model, configure
 from inr_bench.runtime import chunk_size, pick_device, sync
 from inr_bench.state import TrainState
@@ -70,21 +72,6 @@ def matmul_peak(device: torch.device, precision: str, n: int = 4096, repeats: in
     return 2 * n**3 / best / 1e9
 
 
-def interleaved(fns: dict[str, Callable[[], None]], device: torch.device, repeats: int) -> dict:
-    """Median seconds of each callable, called round-robin after one warm-up round (which
-    also compiles); each call runs with its own precision configured."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for round_ in range(repeats + 1):
-        for name, fn in fns.items():
-            sync(device)
-            t0 = time.perf_counter()
-            fn()
-            sync(device)
-            if round_:
-                times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def variants(args) -> list[tuple[str, bool]]:
     """(precision, compiled) pairs to time."""
     compiled = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
@@ -107,10 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
     overrides = ["backbone.hidden_layers=4", "backbone.hidden_features=256", *args.overrides]
     cfg = compose_config([*overrides, "logger=none", f"signal.resize={args.size}"])
     device = pick_device(args.device)
-    torch.manual_seed(0)
-    signal = instantiate(cfg.signal).to(device)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim).to(device)
-    schedule = instantiate(cfg.schedule)
+    run = build(cfg, device)
+    signal, model, schedule = run.state.signal, run.state.model, run.schedule
     batch = signal.batch()
     chunk = chunk_size(
         args.chunk if args.chunk == "auto" else int(args.chunk), model, device, len(batch)
@@ -142,8 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
     eval_flops = counter.get_total_flops()
 
     peaks_before = {p: matmul_peak(device, p, args.peak_size) for p in PRECISIONS}
-    step_s = interleaved({k: r[1][0] for k, r in runners.items()}, device, args.repeats)
-    eval_s = interleaved({k: r[1][1] for k, r in runners.items()}, device, args.repeats)
+    step_s = median_seconds({k: r[1][0] for k, r in runners.items()}, args.repeats, device)
+    eval_s = median_seconds({k: r[1][1] for k, r in runners.items()}, args.repeats, device)
     peaks = {p: max(peaks_before[p], matmul_peak(device, p, args.peak_size)) for p in PRECISIONS}
     configure("fp32")
     rows = []
