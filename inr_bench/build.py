@@ -112,17 +112,17 @@ def restore(run: Run, ckpt: dict) -> None:
     run.state.step, run.summary = ckpt["step"], ckpt["summary"]
 
 
-def checkpoint(run: Run, folder: Path, last_good: str) -> None:
+def checkpoint(run: Run, folder: Path) -> None:
     """Save the run at ``run.state.step``, unless a weight is not finite: a NaN network must
     never replace the last good checkpoint."""
     model = run.state.model
     if not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
         raise NonFiniteLossError(
             f"the weights became non-finite by step {run.state.step}; last good checkpoint: "
-            f"{last_good}"
+            f"{run_folder.last_good(folder)}"
         )
     run_folder.save_checkpoint(
-        folder / "checkpoint.pt",
+        folder / run_folder.CHECKPOINT,
         {
             "step": run.state.step,
             "config": OmegaConf.to_container(run.cfg, resolve=True),

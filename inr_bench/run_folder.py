@@ -26,9 +26,10 @@ from inr_bench.errors import UserError
 log = logging.getLogger(__name__)
 
 LOCK = "run.lock"
+CHECKPOINT = "checkpoint.pt"
 ERROR = "error.txt"
 # Files whose presence means the folder already holds (part of) a run.
-RUN_FILES = ("checkpoint.pt", "metrics.jsonl", "metrics.json", "model.pt")
+RUN_FILES = (CHECKPOINT, "metrics.jsonl", "metrics.json", "model.pt")
 # Keys a resumed run may change: how long it trains (steps extension), how often it reports,
 # where it runs. Anything else would silently mix two experiments in one record.
 RESUMABLE_CHANGES = (
@@ -129,6 +130,12 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
     tmp.replace(path)
+
+
+def last_good(folder: Path) -> str:
+    """The checkpoint a failed run can go back to, for error messages ("none" before the first)."""
+    path = folder / CHECKPOINT
+    return str(path) if path.exists() else "none"
 
 
 def load_checkpoint(path: Path, config: dict[str, Any]) -> dict[str, Any]:
@@ -233,7 +240,7 @@ def session(cfg: DictConfig) -> Iterator[tuple[Path, dict | None]]:
             ckpt = None
             if cfg.resume:
                 ckpt = load_checkpoint(
-                    folder / "checkpoint.pt", OmegaConf.to_container(cfg, resolve=True)
+                    folder / CHECKPOINT, OmegaConf.to_container(cfg, resolve=True)
                 )
                 truncate_series(folder / "metrics.jsonl", ckpt["step"])
             (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))

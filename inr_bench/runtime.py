@@ -9,6 +9,7 @@ import signal as os_signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,14 @@ class Stopwatch:
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM: the run stopped after a whole step and saved its checkpoint."""
+
+    @classmethod
+    def at(cls, signal_name: str, step: int, checkpoint: Path) -> RunInterrupted:
+        """The interruption at ``step``, saying where the checkpoint is and how to continue."""
+        return cls(
+            f"{signal_name} at step {step}; checkpoint saved in {checkpoint}. Continue with the "
+            f"same overrides + hydra.run.dir={checkpoint.parent} resume=true"
+        )
 
 
 class StopRequest:

@@ -119,7 +119,6 @@ def estimate(run: Run, seconds: float, steps: int) -> None:
 def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, float]:
     """Train from ``run.state.step`` to ``cfg.steps``; returns the last evaluation."""
     cfg, state, summary = run.cfg, run.state, run.summary
-    ckpt_path = folder / "checkpoint.pt"
     step_timer, select_timer = Stopwatch(run.device), Stopwatch(run.device)
     last_eval: dict[str, float] = {}
     zero = torch.zeros((), device=run.device)
@@ -153,10 +152,9 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
             mean, mean_reg = (torch.stack([window_loss, window_reg]) / window_steps).tolist()
             flush_timers()
             if not math.isfinite(mean + mean_reg):
-                good = ckpt_path if ckpt_path.exists() else "none"
                 raise NonFiniteLossError(
                     f"loss became {mean + mean_reg} between steps {last_checked + 1} and "
-                    f"{done}; last good checkpoint: {good}"
+                    f"{done}; last good checkpoint: {run_folder.last_good(folder)}"
                 )
             train_metrics = state.signal.train_metrics(mean)
             # train/loss: the data term alone; train/reg: regularizers and schedule penalties
@@ -194,13 +192,10 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, 
             flush_timers()
             state.step = done
             summary["wall_seconds"] = time.perf_counter() - run.started
-            checkpoint(run, folder, str(ckpt_path) if ckpt_path.exists() else "none")
+            checkpoint(run, folder)
         if stop.requested and done < cfg.steps:
             bar.close()
-            raise RunInterrupted(
-                f"{stop.requested} at step {done}; checkpoint saved in {ckpt_path}. Continue "
-                f"with the same overrides + hydra.run.dir={folder} resume=true"
-            )
+            raise RunInterrupted.at(stop.requested, done, folder / run_folder.CHECKPOINT)
     bar.close()
     state.step = cfg.steps
     return last_eval

@@ -20,14 +20,6 @@ from inr_bench.backbones.base import build_model
 from inr_bench.batched.stack import StackedNetworks
 from inr_bench.errors import NonFiniteLossError
 
-NAME = "checkpoint.pt"
-
-
-def last_good(folder: Path) -> str:
-    """The checkpoint a failed run can go back to, for error messages."""
-    path = folder / NAME
-    return str(path) if path.exists() else "none"
-
 
 def finite_members(net: StackedNetworks) -> torch.Tensor:
     """(K,) bool: whether every weight and buffer of member k is finite."""
@@ -44,10 +36,10 @@ def save(run: Any, cfg: DictConfig, folder: Path) -> None:
         bad = [run.members[i].name for i in (~finite).nonzero().flatten().tolist()]
         raise NonFiniteLossError(
             f"the weights of members {bad} became non-finite by step {run.step}; last good "
-            f"checkpoint: {last_good(folder)}"
+            f"checkpoint: {run_folder.last_good(folder)}"
         )
     run_folder.save_checkpoint(
-        folder / NAME,
+        folder / run_folder.CHECKPOINT,
         {
             "step": run.step,
             "config": OmegaConf.to_container(cfg, resolve=True),

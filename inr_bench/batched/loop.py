@@ -139,7 +139,7 @@ def train_record(run: BatchedRun, done: int, folder: Path) -> dict[str, float]:
         bad = [run.members[i].name for i, v in enumerate(losses) if not math.isfinite(v)]
         raise NonFiniteLossError(
             f"loss became non-finite between steps {done - run.window_steps + 1} and {done} for "
-            f"members {bad}; last good checkpoint: {checkpoint.last_good(folder)}"
+            f"members {bad}; last good checkpoint: {run_folder.last_good(folder)}"
         )
     per_member = [
         {"loss": v, **s.train_metrics(v)} for v, s in zip(losses, run.signals, strict=True)
@@ -210,10 +210,7 @@ def fit(run: BatchedRun, cfg: DictConfig, session: Session) -> list[dict[str, fl
             run.summary["wall_seconds"] = time.perf_counter() - session.started
             checkpoint.save(run, cfg, session.folder)
         if stop and done < cfg.steps:
-            raise RunInterrupted(
-                f"{stop} at step {done}; checkpoint saved in {session.folder / checkpoint.NAME}. "
-                f"Continue with the same overrides + hydra.run.dir={session.folder} resume=true"
-            )
+            raise RunInterrupted.at(stop, done, session.folder / run_folder.CHECKPOINT)
     return evals
 
 
