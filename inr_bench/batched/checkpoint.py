@@ -82,4 +82,5 @@ def restore(run: Any, ckpt: dict) -> None:
         schedule.load_state_dict(state)
     torch.set_rng_state(ckpt["torch_rng"])
     run.step, run.summary = ckpt["step"], ckpt["summary"]
-    run.window, run.window_steps = ckpt["window"]
+    window, run.window_steps = ckpt["window"]
+    run.window = window.to(run.signals[0].coords.device)

@@ -38,7 +38,7 @@ from inr_bench.batched.step import batched_step, check_plain_mse
 from inr_bench.build import check_config, lr_factor
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
-from inr_bench.runtime import RunInterrupted, StopRequest, chunk_size, pick_device, sync
+from inr_bench.runtime import RunInterrupted, StopRequest, Stopwatch, chunk_size, pick_device
 from inr_bench.samplers.base import Sampler
 from inr_bench.schedules.base import Schedule
 from inr_bench.signals.base import Signal
@@ -107,7 +107,7 @@ def build(cfg: DictConfig, device: torch.device, ckpt: dict | None = None) -> Ba
     scratch = net.member(0)
     run = BatchedRun(members, signals, net, scratch, optimizer, scheduler, samplers, schedules)
     run.summary = {"thresholds": [{} for _ in members], "train_seconds": 0.0, "wall_seconds": 0.0}
-    run.window = torch.zeros(len(members), dtype=torch.float64)
+    run.window = torch.zeros(len(members), dtype=torch.float64, device=device)
     if ckpt is not None:
         checkpoint.restore(run, ckpt)
     return run
@@ -184,29 +184,33 @@ def fit(run: BatchedRun, cfg: DictConfig, session: Session) -> list[dict[str, fl
     """The training loop over all members at once, from ``run.step`` to ``cfg.steps``; returns
     each member's last evaluation of this session (none when it trained no step)."""
     device = run.net.params[next(iter(run.net.params))].device
+    timer = Stopwatch(device)  # read (one device wait) only at log, eval and checkpoint steps
     evals: list[dict[str, float]] = []
     for step in range(run.step, cfg.steps):
-        t0 = time.perf_counter()
-        batches = select(run, step, cfg.steps)
-        coords, values, weights = stacked(batches)
-        penalty = partial(twd_penalty, run.net, run.schedules, step, cfg.steps)  # AIRe eq. 3
-        loss, point_loss = batched_step(
-            run.net, run.optimizer, coords, values, session.chunk, penalty, weights
-        )
-        for sampler, batch, member_loss in zip(run.samplers, batches, point_loss, strict=True):
-            sampler.update(batch, member_loss)
-        run.scheduler.step()
-        events = after_step(run, run.schedules, step, cfg.steps)  # densify / select / prune
-        sync(device)
-        run.summary["train_seconds"] += time.perf_counter() - t0
-        run.window, run.window_steps = run.window + loss.double().cpu(), run.window_steps + 1
+        with timer:
+            batches = select(run, step, cfg.steps)
+            coords, values, weights = stacked(batches)
+            penalty = partial(twd_penalty, run.net, run.schedules, step, cfg.steps)  # AIRe eq. 3
+            loss, point_loss = batched_step(
+                run.net, run.optimizer, coords, values, session.chunk, penalty, weights
+            )
+            for sampler, batch, member_loss in zip(run.samplers, batches, point_loss, strict=True):
+                sampler.update(batch, member_loss)
+            run.scheduler.step()
+            events = after_step(run, run.schedules, step, cfg.steps)  # densify / select / prune
+        run.window, run.window_steps = run.window + loss.double(), run.window_steps + 1
         run.step = done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps or events:
-            log_step(run, session, done, events)
-        if done % cfg.eval_every == 0 or done == cfg.steps:
-            evals = eval_step(run, session, done, cfg)
+        log = done % cfg.log_every == 0 or done == cfg.steps or events
+        evaluate_now = done % cfg.eval_every == 0 or done == cfg.steps
         stop = session.stop.requested
-        if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps or stop:
+        save = (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps
+        if log or evaluate_now or save or stop:
+            run.summary["train_seconds"] += timer.read(reset=True)
+        if log:
+            log_step(run, session, done, events)
+        if evaluate_now:
+            evals = eval_step(run, session, done, cfg)
+        if save or stop:
             run.summary["wall_seconds"] = time.perf_counter() - session.started
             checkpoint.save(run, cfg, session.folder)
         if stop and done < cfg.steps:
