@@ -85,7 +85,7 @@ def _names(names: list[str]) -> str:
     return f"{names[0]} ... {names[-1]}" if len(names) > 6 else ", ".join(names)
 
 
-def _fetch_hint(dataset: Dataset, root: Path | None) -> str:
+def fetch_hint(dataset: Dataset, root: Path | None) -> str:
     if dataset.manual:
         return f"{dataset.manual} (or set {ENV_VAR} to a folder that has {dataset.folder}/)"
     command = f"python -m inr_bench.data download {dataset.name}"
@@ -134,7 +134,7 @@ def _dataset_path(dataset: Dataset, item: str, neither: str, root: Path | None) 
     """The dataset's folder (``item`` empty; complete only) or its file ``item``; ``neither``
     opens the message, naming the local path looked at first."""
     folder = (Path(root).expanduser() if root is not None else data_root()) / dataset.folder
-    hint = _fetch_hint(dataset, root)
+    hint = fetch_hint(dataset, root)
     if not item:
         if folder.is_dir() and all((folder / f.name).is_file() for f in dataset.files):
             return folder

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inr_bench.data import DatasetMissingError, _fetch_hint, data_root, get_dataset
+from inr_bench.data import DatasetMissingError, data_root, fetch_hint, get_dataset
 from inr_bench.errors import UserError
 
 SPLITS = ("train", "test")
@@ -50,7 +50,7 @@ def _files(name: str, wanted: list[str], root: Path | None) -> list[Path]:
         (found if path.is_file() else missing).append(path)
     if missing:
         raise DatasetMissingError(
-            f"{name}: missing {', '.join(str(p) for p in missing)}: {_fetch_hint(dataset, root)}"
+            f"{name}: missing {', '.join(str(p) for p in missing)}: {fetch_hint(dataset, root)}"
         )
     return found
 
