@@ -28,6 +28,10 @@ TINY_SIGNAL = {
         ]
         for target, extra in (
             ("sdf.SurfaceSDFSignal", ["signal.points_per_step=256"]),
+            (
+                "sdf_novello.NovelloSDFSignal",
+                ["signal.points_per_step=256", "signal.off_pool_size=2000"],
+            ),
             ("sdf_values.SupervisedSDFSignal", []),
         )
     },
