@@ -21,80 +21,8 @@ from pathlib import Path
 
 import yaml
 
-# Published numbers (mean over the paper's images/shapes), keyed by row name.
-PAPER = {
-    "ws_table1": {  # weight scaling Table 1, Image / KODAK column: PSNR (dB) after 150 steps
-        "source": "WS Table 1 (Kodak 512², 5×512, PSNR dB; activation)",
-        "rows": {
-            "Xavier Uniform": "0.46 ± 0.10 (Sinusoidal)",
-            "ReLU + P.E.": "18.60 ± 0.08 (ReLU)",
-            "FFN": "20.52 ± 0.60 (ReLU)",
-            "SIREN init.": "24.58 ± 0.05 (Sinusoidal)",
-            "GaussNet": "21.94 ± 2.48 (Gaussian)",
-            "WIRE": "28.94 ± 0.21 (Wavelet)",
-            "NFSL": "24.93 ± 0.07 (Sinusoidal)",
-            "Weight scaling": "42.83 ± 0.35 (Sinusoidal)",
-        },
-    },
-    "aire_table3": {  # AIRe Table 3 right: SIREN / FINER on DIV2K-16, PSNR (dB), size reduction
-        "source": "AIRe Table 3 (images, DIV2K, PSNR dB)",
-        "rows": {
-            "SIREN Large": "39.59 ± 3.30",
-            "SIREN Small": "34.60 ± 3.82 (−24.95 %)",
-            "SIREN AIRe": "37.07 ± 3.74 (−24.95 %)",
-            "FINER Large": "38.77 ± 2.98",
-            "FINER Small": "38.87 ± 3.44 (−24.95 %)",
-            "FINER AIRe": "39.91 ± 3.89 (−24.95 %)",
-        },
-    },
-    "aire_images": {  # AIRe Tables 2-4 on DIV2K-16 beside one another (scripts/reproduce_aire.py)
-        "source": "AIRe Tables 2-4 (DIV2K 512², PSNR dB)",
-        "rows": {
-            "SIREN Large": "39.59 ± 3.30 (T3)",
-            "SIREN Small": "34.60 ± 3.82 (T2, T3); 36.44 ± 4.20 (T4)",
-            "SIREN Prune": "37.58 ± 3.77 (T4)",
-            "SIREN AIRe": "37.07 ± 3.74 (T2, T3); 39.47 ± 4.31 (T4)",
-            "SIREN RigL": "34.29 ± 3.37 (T2)",
-            "SIREN DepGraph": "27.56 ± 2.12 (T2)",
-            "FINER Large": "38.77 ± 2.98 (T3)",
-            "FINER Small": "38.87 ± 3.44 (T3); 40.84 ± 3.85 (T4)",
-            "FINER Prune": "41.80 ± 3.80 (T4)",
-            "FINER AIRe": "39.91 ± 3.89 (T3); 41.88 ± 4.24 (T4)",
-        },
-    },
-    "aire_table2": {  # AIRe Table 2: pruning criteria at ~25 % of the parameters, SIREN images
-        "source": "AIRe Table 2 (PSNR dB / SSIM)",
-        "rows": {
-            "SIREN Small": "34.60 ± 3.82 / 0.92 ± 0.03",
-            "SIREN DepGraph": "27.56 ± 2.12 / 0.82 ± 0.04",
-            "SIREN RigL": "34.29 ± 3.37 / 0.95 ± 0.01",
-            "SIREN AIRe": "37.07 ± 3.74 / 0.95 ± 0.01",
-        },
-    },
-    "aire_table4": {  # AIRe Table 4: densification ablation, PSNR (dB)
-        "source": "AIRe Table 4 (DIV2K, PSNR dB)",
-        "rows": {
-            "SIREN Small": "36.44 ± 4.20",
-            "SIREN Prune": "37.58 ± 3.77",
-            "SIREN Densify+Prune": "39.47 ± 4.31",
-            "FINER Small": "40.84 ± 3.85",
-            "FINER Prune": "41.80 ± 3.80",
-            "FINER Densify+Prune": "41.88 ± 4.24",
-        },
-    },
-    "sasnet": {  # SASNet Table 4 (ablation, PSNR / SSIM) and Table 1 (PSNR / SSIM / edge / noise)
-        "source": "SASNet Tables 1 and 4 (DIV2K 512², PSNR dB / SSIM [/ PSNR_edge / noisiness])",
-        "rows": {
-            "none": "36.00 / 0.921",
-            "FEmbed": "39.98 / 0.953",
-            "FEmbed+h1": "41.30 / 0.958",
-            "h1,h2,h3": "37.10 / 0.932",
-            "all": "42.03 / 0.966 (Table 1: 39.82 / 0.979 / 36.81 / 2.105)",
-            "SIREN": "34.64 / 0.959 / 31.37 / 2.525",
-            "FINER": "37.52 / 0.967 / 34.02 / 4.617",
-        },
-    },
-}
+from inr_bench.report.paper import PAPER  # the published numbers, one home for all tables
+
 IGNORED = {
     "signal.image",
     "signal.mesh",
