@@ -99,6 +99,8 @@ def test_run_builds_one_multirun_per_config_over_the_missing_items(tmp_path):
     assert "signal.image=skimage:astronaut" in command and "name=a" in command
     assert command[-1] == "hydra/launcher=parallel"
     assert any(c.startswith(f"hydra.sweep.dir={tmp_path / 'runs' / 'cpu' / 'a'}") for c in command)
+    (first,) = commands(results, ["b"], "cpu", tmp_path / "runs", [], first=1)
+    assert "signal.image=skimage:astronaut" in first  # coffee is the second item
     with pytest.raises(UserError, match="matches no row"):
         commands(results, ["nope"], "cpu", tmp_path, [])
 

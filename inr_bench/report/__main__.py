@@ -4,6 +4,7 @@
     python -m inr_bench.report --budget cpu --out docs/report   # only the CPU-scale rows
     python -m inr_bench.report --budget cpu --run 'ws-t1-kodak-*' -- hydra/launcher=parallel
     python -m inr_bench.report --budget paper --run 'aire-3-*' --dry-run   # print the commands
+    python -m inr_bench.report --budget cpu --run 'nint-*' --items 1     # one image per row
 
 Reads every finished run folder under ``--from`` (default outputs/: single and batched runs,
 however they were launched), groups the runs by row (inr_bench/report/match.py) and writes
@@ -76,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("outputs/report"))
     p.add_argument("--budget", choices=[*BUDGETS, "all"], default="all")
     p.add_argument("--run", nargs="+", metavar="ROW", help="row ids or patterns to train first")
+    p.add_argument("--items", type=int, help="--run: only the first N items of each row")
     p.add_argument("--runs-to", type=Path, default=Path("outputs/report_runs"))
     p.add_argument("--dry-run", action="store_true", help="print the --run commands only")
     p.add_argument("overrides", nargs="*", help="after --: Hydra overrides for --run's jobs")
@@ -92,7 +94,8 @@ def main(argv: list[str] | None = None, rows: list[Row] | None = None) -> list[R
             raise UserError("--run needs --budget cpu or --budget paper")
         runs, _ = collect(roots + [args.runs_to])
         pending, _ = group(rows, runs, budgets)
-        todo = commands(pending, args.run, args.budget, args.runs_to.resolve(), args.overrides)
+        root = args.runs_to.resolve()
+        todo = commands(pending, args.run, args.budget, root, args.overrides, args.items)
         launch(todo, dry_run=args.dry_run)
         roots = [*roots, args.runs_to] if args.runs_to not in roots else roots
     results = report(rows, roots, budgets, args.out, intro(budgets, roots))

@@ -40,11 +40,17 @@ def chosen(results: list[Result], patterns: list[str], budget: str) -> list[Resu
 
 
 def commands(
-    results: list[Result], patterns: list[str], budget: str, root: Path, extra: list[str]
+    results: list[Result],
+    patterns: list[str],
+    budget: str,
+    root: Path,
+    extra: list[str],
+    first: int | None = None,
 ) -> list[list[str]]:
     """One ``python -m inr_bench.train -m`` command per distinct config among the chosen rows
     with missing items (rows sharing a config, e.g. AIRe Table 3 and 4's Small, train once),
-    sweeping the missing items into ``<root>/<budget>/<row id>/<time>/<item>``."""
+    sweeping the missing items into ``<root>/<budget>/<row id>/<time>/<item>``; ``first``: only
+    those among the first ``first`` items of each row's list (a quicker, smaller mean)."""
     todo: dict[tuple[str, ...], tuple[str, list[str]]] = {}
     for result in chosen(results, patterns, budget):
         if result.unavailable:
@@ -52,7 +58,8 @@ def commands(
             continue
         key = tuple(result.row.overrides_for(budget))
         name, items = todo.setdefault(key, (result.row.id, []))
-        items += [i for i in result.missing if i not in items]
+        wanted = result.row.launch.get(budget, ())[:first]
+        items += [i for i in result.missing if i in wanted and i not in items]
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     out = []
     for overrides, (name, items) in todo.items():
