@@ -57,7 +57,8 @@ def test_synthetic_runs_give_the_right_deltas_verdicts_and_problems(tmp_path):
     (tmp_path / "failed").mkdir()
     (tmp_path / "failed" / "error.txt").write_text("UserError: no such image\n\ntrace")
 
-    results = main(["--from", str(tmp_path), "--budget", "cpu", "--out", str(tmp_path / "r")], rows)
+    twice = ["--from", str(tmp_path), "--from", str(tmp_path / "a")]  # run a counts once
+    results = main([*twice, "--budget", "cpu", "--out", str(tmp_path / "r")], rows)
     by = {r.row.id: r for r in results}
     assert by["near"].values == [24.0, 25.0] and by["near"].verdict == "within"
     assert by["near"].delta == pytest.approx(24.5 - 24.58)

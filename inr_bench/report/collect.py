@@ -150,12 +150,16 @@ def collect(roots: list[Path]) -> tuple[list[Run], list[Problem]]:
     runs still in progress are skipped: they have no metrics.json yet)."""
     runs: list[Run] = []
     problems: list[Problem] = []
+    seen: set[Path] = set()  # a folder below two of the roots counts once
     for root in roots:
         if not root.exists():
             problems.append(Problem(root, "no such folder"))
             continue
         for marker in sorted([*root.rglob("metrics.json"), *root.rglob("error.txt")]):
             folder = marker.parent
+            if marker.resolve() in seen:
+                continue
+            seen.add(marker.resolve())
             if marker.name == "error.txt":
                 if not (folder / "metrics.json").exists():
                     first = marker.read_text(errors="replace").strip().splitlines() or [""]

@@ -5,6 +5,7 @@ parallel`` for joblib, ``slurm`` for submitit, the basic one by default) runs th
 from __future__ import annotations
 
 import fnmatch
+import shlex
 import subprocess
 import sys
 import time
@@ -80,7 +81,7 @@ def launch(todo: list[list[str]], dry_run: bool = False) -> list[int]:
     Returns the exit codes."""
     codes = []
     for command in todo:
-        print("$ " + " ".join(command[1:]), file=sys.stderr, flush=True)
+        print("$ " + shlex.join(["python", *command[1:]]), file=sys.stderr, flush=True)
         codes.append(0 if dry_run else subprocess.run(command, check=False).returncode)
         if codes[-1]:
             print(f"exit {codes[-1]}: failed jobs are listed in the report", file=sys.stderr)
