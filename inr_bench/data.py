@@ -308,6 +308,7 @@ def _fetch_archive(
         _fetch(archive.url, temp, archive.sha256 if verify else None, name, hint)
         for (member, _), entry in zip(archive.members, entries, strict=True):
             with _open_member(temp, archive.url, member) as source:
+                (staging / entry.name).parent.mkdir(parents=True, exist_ok=True)  # scene/train/
                 expected = entry.sha256 if verify else None
                 _write_atomic(
                     source, staging / entry.name, expected, f"{archive.url}:{member}", name

@@ -139,6 +139,30 @@ _CIFAR10_FILES = (
     "batches.meta",
     "readme.html",
 )
+# NeRF-synthetic (Blender) scenes: per scene transforms_{train,val,test}.json and RGBA PNGs
+# train/r_<i>.png (100), val/r_<i>.png (100), test/r_<i>.png (200; the depth and normal maps
+# beside them are not registered). Only lego has a plain-URL source, the NeRF authors'
+# nerf_example_data.zip (its nerf_synthetic/lego/); the full nerf_synthetic.zip is in their
+# Google Drive folder (no direct link): NERF_SYNTHETIC_MANUAL. No checksums are known.
+NERF_SCENES = ("chair", "drums", "ficus", "hotdog", "lego", "materials", "mic", "ship")
+_NERF_EXAMPLE = (
+    "http://cseweb.ucsd.edu/~viscomp/projects/LF/papers/ECCV20/nerf/nerf_example_data.zip"
+)
+NERF_SYNTHETIC_MANUAL = (
+    "download nerf_synthetic.zip from the NeRF authors' Google Drive folder "
+    "https://drive.google.com/drive/folders/128yBriW1IG_3NJ5Rp7APSTZsJqdJdfc1 and unzip it into "
+    "the data root (it extracts to nerf_synthetic/<scene>/)"
+)
+
+
+def _nerf_files(scene: str) -> tuple[str, ...]:
+    splits = (("train", 100), ("val", 100), ("test", 200))
+    return (
+        *(f"{scene}/transforms_{split}.json" for split, _ in splits),
+        *(f"{scene}/{split}/r_{i}.png" for split, count in splits for i in range(count)),
+    )
+
+
 _STANFORD_SCANS = (  # archive path on graphics.stanford.edu, member inside it, name under stanford/
     ("/pub/3Dscanrep/dragon/dragon_recon.tar.gz", "dragon_recon/dragon_vrip.ply", "dragon.ply"),
     ("/pub/3Dscanrep/happy/happy_recon.tar.gz", "happy_recon/happy_vrip.ply", "happy_buddha.ply"),
@@ -311,6 +335,23 @@ _DATASETS = (
         size="450 GB",
         manual="accept its terms at https://ge.in.tum.de/publications/2019-scalarflow-eckert/, "
         "then fetch the parts you need from https://mediatum.ub.tum.de/1521788 (rsync/FTP)",
+    ),
+    Dataset(
+        "nerf_synthetic",
+        "nerf_synthetic",
+        "NeRF-synthetic (Blender) scenes, 800x800 RGBA views with camera poses: "
+        f"{', '.join(NERF_SCENES)}. `download` fetches lego (from nerf_example_data.zip); "
+        f"for the others, {NERF_SYNTHETIC_MANUAL}",
+        "released by the NeRF authors (Mildenhall et al. 2020) for research; the Blender models "
+        "are BlendSwap works under their creators' Creative Commons terms",
+        tuple(RemoteFile(name) for scene in NERF_SCENES for name in _nerf_files(scene)),
+        (
+            Archive(
+                _NERF_EXAMPLE,
+                tuple((f"nerf_synthetic/{name}", name) for name in _nerf_files("lego")),
+            ),
+        ),
+        size="1.6 GB (lego: 0.2 GB)",
     ),
 )
 DATASETS: dict[str, Dataset] = {d.name: d for d in _DATASETS}

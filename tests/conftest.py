@@ -37,6 +37,15 @@ TINY_SIGNAL = {
     },
     "inr_bench.signals.occupancy.OccupancySignal": ["signal.resolution=16", "signal.render=false"],
     "inr_bench.signals.volume.VolumeSignal": ["signal.resize=[9,11,9]"],
+    "inr_bench.signals.nerf.NeRFSignal": [
+        "signal.resolution=8",
+        "signal.train_views=4",
+        "signal.test_views=2",
+        "signal.samples=8",
+        "signal.importance=4",
+        "signal.artifact_views=2",
+        "signal.turntable_frames=2",
+    ],
     "inr_bench.signals.audio.AudioSignal": [  # Bach is silent for its first 14k samples
         "signal.start=15000",
         "signal.duration=800",

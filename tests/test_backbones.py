@@ -68,6 +68,11 @@ def expected_parameters(option: str, d: int, o: int) -> int:
         return d * (2 * cfg.num_octaves + cfg.include_input) * w + w + body
     if option in ("siren", "finer", "gauss", "relu_mlp"):
         return d * w + w + body
+    if option == "nerf_field":  # density d -> widths -> 1 + g; colour (view + g) -> widths -> o - 1
+        g, c, view = cfg.geo_features, cfg.color_features, cfg.view_dim if d > cfg.view_dim else 0
+        density = (d - view) * w + w + hidden * (w * w + w) + w * (1 + g) + 1 + g
+        color = (view + g) * c + c + cfg.color_hidden_layers * (c * c + c) + c * (o - 1) + o - 1
+        return density + (color if o > 1 else 0)
     if option.startswith("sasnet"):  # FEmb phases, FEmb -> hidden, hidden, output, grid, decoder
         g = cfg.grid
         growth = math.exp((math.log(g.max_res) - math.log(g.min_res)) / (g.levels - 1))
