@@ -73,7 +73,7 @@ def test_synthetic_runs_give_the_right_deltas_verdicts_and_problems(tmp_path):
     assert by["ssim"].values == [0.9] and "no 'eval/ssim'" in by["ssim"].problems[0].message
     text = (tmp_path / "r" / "README.md").read_text()
     assert (
-        "| near | WS | Table 1 | SIREN init. | eval/psnr | 24.5 ± 0.7071 | 2 | 24.58 | −0.08 |"
+        "| near | WS | Table 1 | SIREN init. | eval/psnr | 24.50 ± 0.71 | 2 | 24.58 | −0.08 |"
         in text
     )
     assert "| far |" in text and "| outside | cpu |" in text and "| not run | cpu |" in text

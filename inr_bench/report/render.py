@@ -17,21 +17,29 @@ HEAD = ["row", "paper", "table", "row (paper)", "metric", "ours", "n", "paper's"
         "tolerance", "verdict", "budget", "runs"]  # fmt: skip
 
 
-def number(value: float | None) -> str:
+def number(value: float | None, like: float) -> str:
+    """``value`` with the decimals that suit numbers of the size of ``like`` (the paper's):
+    2 for PSNR-sized numbers, 4 for SSIM / IoU, 3 significant digits for tiny Chamfer values."""
     if value is None:
         return "–"
-    return f"{value:.3g}" if abs(value) < 1e-2 and value != 0 else f"{value:.4g}"
+    if abs(like) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.4f}" if abs(like) >= 1e-2 or like == 0 else f"{value:.3g}"
 
 
 def ours(result: Result) -> str:
+    like = result.row.published.value
     if result.mean is None:
         return "–"
-    return number(result.mean) + (f" ± {number(result.std)}" if result.std is not None else "")
+    spread = f" ± {number(result.std, like)}" if result.std is not None else ""
+    return number(result.mean, like) + spread
 
 
 def delta(result: Result) -> str:
     d = result.delta
-    return "–" if d is None else ("+" if d >= 0 else "−") + number(abs(d))
+    return (
+        "–" if d is None else ("+" if d >= 0 else "−") + number(abs(d), result.row.published.value)
+    )
 
 
 def coverage(result: Result) -> str:
@@ -44,11 +52,10 @@ def coverage(result: Result) -> str:
 
 
 def cells(result: Result) -> list[str]:
-    row = result.row
-    verdict = result.verdict if not result.unavailable else "no config"
+    row, paper = result.row, result.row.published.value
     return [row.id, row.paper, row.table, row.row, row.metric, ours(result), coverage(result),
-            number(row.published.value), delta(result), str(row.tolerance[result.budget]),
-            verdict, result.budget]  # fmt: skip
+            number(paper, paper), delta(result), str(row.tolerance[result.budget]),
+            result.verdict, result.budget]  # fmt: skip
 
 
 def link(target: Path, base: Path, text: str) -> str:
@@ -57,8 +64,9 @@ def link(target: Path, base: Path, text: str) -> str:
 
 def run_links(result: Result, base: Path, limit: int = 4) -> str:
     """Links to the first run folders (and the first one's main picture)."""
-    folders = list(dict.fromkeys(r.folder for r in result.runs))
-    parts = [link(f, base, r.item or f.name) for f, r in zip(folders, result.runs, strict=False)]
+    folders = {r.folder: r for r in reversed(result.runs)}  # folder -> its first run
+    parts = [link(f, base, "batched" if r.member is not None else r.item or f.name)
+             for f, r in reversed(folders.items())]  # fmt: skip
     more = f" +{len(folders) - limit}" if len(folders) > limit else ""
     pictures = result.runs[0].pictures if result.runs else []
     picture = f" · {link(pictures[0], base, pictures[0].name)}" if pictures else ""
