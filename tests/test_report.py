@@ -54,6 +54,8 @@ def test_synthetic_runs_give_the_right_deltas_verdicts_and_problems(tmp_path):
     run_folder(tmp_path / "other", [*BASE, "backbone.hidden_features=99"], {"eval/psnr": 1}, "x")
     torn = run_folder(tmp_path / "torn", near, {}, "skimage:astronaut")
     (torn / "metrics.json").write_text('{"eval/psnr": 24.')
+    (tmp_path / "stopped").mkdir()
+    (tmp_path / "stopped" / "checkpoint.pt").write_bytes(b"")
     (tmp_path / "failed").mkdir()
     (tmp_path / "failed" / "error.txt").write_text("UserError: no such image\n\ntrace")
 
@@ -79,6 +81,7 @@ def test_synthetic_runs_give_the_right_deltas_verdicts_and_problems(tmp_path):
     assert "| far |" in text and "| outside | cpu |" in text and "| not run | cpu |" in text
     assert "## Runs that match no row (1)" in text and "other" in text
     assert "torn metrics.json" in text and "failed run: UserError: no such image" in text
+    assert "stopped): unfinished (checkpoint.pt, no metrics.json)" in text
     html = (tmp_path / "r" / "report.html").read_text()
     assert 'class="outside"' in html and "torn metrics.json" in html and "<script" not in html
 

@@ -146,8 +146,8 @@ def member_run(
 
 
 def collect(roots: list[Path]) -> tuple[list[Run], list[Problem]]:
-    """Every finished run below ``roots``, and what could not be read (failed runs: error.txt;
-    runs still in progress are skipped: they have no metrics.json yet)."""
+    """Every finished run below ``roots``, and what could not be read: torn files, failed runs
+    (error.txt), runs stopped or still going (a checkpoint but no metrics.json)."""
     runs: list[Run] = []
     problems: list[Problem] = []
     seen: set[Path] = set()  # a folder below two of the roots counts once
@@ -155,15 +155,24 @@ def collect(roots: list[Path]) -> tuple[list[Run], list[Problem]]:
         if not root.exists():
             problems.append(Problem(root, "no such folder"))
             continue
-        for marker in sorted([*root.rglob("metrics.json"), *root.rglob("error.txt")]):
+        markers = [root.rglob(name) for name in ("metrics.json", "error.txt", "checkpoint.pt")]
+        for marker in sorted(m for found in markers for m in found):
             folder = marker.parent
             if marker.resolve() in seen:
                 continue
             seen.add(marker.resolve())
-            if marker.name == "error.txt":
-                if not (folder / "metrics.json").exists():
-                    first = marker.read_text(errors="replace").strip().splitlines() or [""]
-                    problems.append(Problem(folder, f"failed run: {first[0][:200]}"))
-                continue
-            runs += read_folder(folder, problems)
+            if marker.name == "metrics.json":
+                runs += read_folder(folder, problems)
+            elif not (folder / "metrics.json").exists():
+                problems.append(Problem(folder, unfinished(folder, marker)))
     return runs, problems
+
+
+def unfinished(folder: Path, marker: Path) -> str:
+    """Why a folder without metrics.json holds no result (error.txt, or a checkpoint)."""
+    if marker.name == "error.txt":
+        first = marker.read_text(errors="replace").strip().splitlines() or [""]
+        return f"failed run: {first[0][:200]}"
+    if (folder / "run.lock").exists():
+        return "in progress (run.lock): not counted yet"
+    return "unfinished (checkpoint.pt, no metrics.json): continue it with resume=true"
