@@ -353,5 +353,23 @@ _DATASETS = (
         ),
         size="1.6 GB (lego: 0.2 GB)",
     ),
+    Dataset(
+        "era5",
+        "era5",
+        "ERA5 2 m temperature on a 46x90 latitude-longitude grid (4 degrees), one .npz per time "
+        "(temperature, latitude, longitude; K), as distributed by Dupont et al. (neural function "
+        "distributions / COIN++) and fitted by weight scaling sec. 5.1: "
+        "era5/<split>/<file>.npz with split era5_temp2m_16x_train | _val | _test",
+        "ERA5: Copernicus Climate Change Service licence (attribution); this subset as released "
+        "by Dupont et al.",
+        (),
+        size="~0.2 GB",
+        # no direct URL (a Google Drive folder), so no checksums either
+        manual="download the era5 folders from the Google Drive folder linked in the README of "
+        "github.com/EmilienDupont/neural-function-distributions "
+        "(https://drive.google.com/drive/folders/1r_sk5auYvllSpDG9ZjroOG0SH0v5kPmM) into "
+        "<data root>/era5/, or export ERA5 2 m temperature from the Copernicus Climate Data "
+        "Store as NetCDF and pass the file (signal.variable=t2m)",
+    ),
 )
 DATASETS: dict[str, Dataset] = {d.name: d for d in _DATASETS}
