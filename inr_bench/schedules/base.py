@@ -49,5 +49,5 @@ def fit_metrics(state: TrainState, chunk: int = 8192) -> dict[str, float]:
     total = 0.0
     for start in range(0, signal.num_points, chunk):
         part = signal.batch(torch.arange(start, min(start + chunk, signal.num_points)))
-        total += float(signal.point_loss(state.model(part.coords), part).sum())
+        total += float(signal.loss(state.model, part).sum())  # NeRF: rendered rays
     return signal.train_metrics(total / signal.num_points)
