@@ -363,7 +363,7 @@ _DATASETS = (
         "ERA5: Copernicus Climate Change Service licence (attribution); this subset as released "
         "by Dupont et al.",
         (),
-        size="~0.2 GB",
+        size="0.2 GB",
         # no direct URL (a Google Drive folder), so no checksums either
         manual="download the era5 folders from the Google Drive folder linked in the README of "
         "github.com/EmilienDupont/neural-function-distributions "
