@@ -226,7 +226,22 @@ def main(argv: list[str] | None = None) -> str:
     if args.latex:
         args.latex.write_text(latex(body))
     print(text)
+    if args.paper:
+        unmatched(body, PAPER[args.paper])
     return text
+
+
+def unmatched(body: list[list[str]], paper: dict) -> None:
+    """Say which of our rows have no published number and which published rows no run, so a
+    table whose names do not meet the paper's is noticed (python -m inr_bench.report matches
+    runs to paper rows by their config instead)."""
+    ours = {line[0] for line in body[1:]}
+    for what, names in (
+        ("rows without a published number", sorted(ours - set(paper["rows"]))),
+        ("published rows without runs", sorted(set(paper["rows"]) - ours)),
+    ):
+        if names:
+            print(f"{what}: {', '.join(names)}")
 
 
 if __name__ == "__main__":

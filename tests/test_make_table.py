@@ -20,7 +20,7 @@ def run(folder, name: str, extra: list[str]) -> dict:
     return train(cfg)
 
 
-def test_rows_by_name_with_mean_and_the_papers_numbers(tmp_path):
+def test_rows_by_name_with_mean_and_the_papers_numbers(tmp_path, capsys):
     a = run(tmp_path / "large/0", "SIREN Large", [])
     run(tmp_path / "large/1", "SIREN Large", ["seed=1"])
     run(tmp_path / "small/0", "SIREN Small", ["backbone.hidden_features=16"])
@@ -34,6 +34,7 @@ def test_rows_by_name_with_mean_and_the_papers_numbers(tmp_path):
     small = next(line for line in lines if line.startswith("| SIREN Small | 1 |"))
     assert f"{a['params']:,}" not in small
     assert r"\pm" in (tmp_path / "t.tex").read_text()
+    assert "published rows without runs: FINER AIRe, FINER Large" in capsys.readouterr().out
 
 
 def test_unnamed_runs_are_grouped_by_what_differs(tmp_path):
