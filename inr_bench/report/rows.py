@@ -48,8 +48,8 @@ class Row:
     """One published number. ``cell`` = (table, row, part, field) of ``paper.PAPER``; ``pool``:
     the signal items (fnmatch patterns) whose runs count; ``launch[budget]``: those ``--run``
     trains; ``budget_overrides[budget]``: overrides that differ between budgets (AIRe's Small
-    widths). ``metric``: a metrics.json key, ``key@step`` (its value logged at that step) or
-    ``thresholds:<name>:<field>``."""
+    widths). ``metric``: a metrics.json key, or ``key@step``, its value logged at that step
+    (metrics.jsonl)."""
 
     id: str
     paper: str
