@@ -64,9 +64,11 @@ def link(target: Path, base: Path, text: str) -> str:
 
 def run_links(result: Result, base: Path, limit: int = 4) -> str:
     """Links to the first run folders (and the first one's main picture)."""
-    folders = {r.folder: r for r in reversed(result.runs)}  # folder -> its first run
+    folders: dict[Path, Run] = {}  # folder -> its first run (a batched folder holds several)
+    for run in result.runs:
+        folders.setdefault(run.folder, run)
     parts = [link(f, base, "batched" if r.member is not None else r.item or f.name)
-             for f, r in reversed(folders.items())]  # fmt: skip
+             for f, r in folders.items()]  # fmt: skip
     more = f" +{len(folders) - limit}" if len(folders) > limit else ""
     pictures = result.runs[0].pictures if result.runs else []
     picture = f" · {link(pictures[0], base, pictures[0].name)}" if pictures else ""
