@@ -4,6 +4,8 @@ values (dimensions, the model's parameters, the training-set size) are wired her
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,13 +13,24 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
+from torch import Tensor
 
 from inr_bench import precision, run_folder
 from inr_bench.backbones.base import build_model
 from inr_bench.errors import NonFiniteLossError, UserError
+from inr_bench.members import Member, build_member, expand_members, is_batched
 from inr_bench.metrics import for_kind
-from inr_bench.runtime import chunk_size, pick_device, seed_everything
+from inr_bench.networks import Networks
+from inr_bench.runtime import chunk_size, pick_device
+from inr_bench.samplers.base import Sampler
+from inr_bench.schedules.base import Schedule
+from inr_bench.schedules.depgraph import DepGraph
+from inr_bench.schedules.rigl import RigL
+from inr_bench.signals.base import Signal
 from inr_bench.state import TrainState
+
+# schedules driving a library that keeps its own references to one network and its optimizer
+OWN_OPTIMIZER = (RigL, DepGraph)
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -41,99 +54,216 @@ def lr_factor(step: int, steps: int, decay: float | None) -> float:
 
 @dataclass
 class Run:
-    """The parts of one run, built from its config; ``state`` is what hooks may see."""
+    """The parts of one run of K members (K = 1 but for signal sets and ``seeds`` lists), built
+    from its config. Lists are indexed by member; ``states[k]`` is what member k's hooks see."""
 
     cfg: DictConfig
     device: torch.device
-    state: TrainState
+    members: list[Member]
+    states: list[TrainState]
+    net: Networks
+    optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
-    sampler: Any
-    schedule: Any
+    samplers: list[Sampler]
+    schedules: list[Schedule]
     metrics: dict[str, Any]
-    chunk: int
+    chunk: int  # points per forward of one member (member by member)
+    stacked_chunk: int  # points per member in one forward of all members at once (K > 1)
     eval_chunk: int
+    many: bool  # a signal set or a seeds list: the run folder of many networks
+    rngs: list[Tensor] | None = None  # K > 1: each member's global random stream
+    step: int = 0
     started: float = 0.0  # perf_counter() at the start of the run, earlier sessions included
-    summary: dict[str, Any] = field(
-        default_factory=lambda: {
-            "thresholds": {},
-            "train_seconds": 0.0,  # inside training steps, selection included
-            "select_seconds": 0.0,  # inside sampler.select (NINT's scoring, error ranking, ...)
-            "wall_seconds": 0.0,
-        }
-    )
+    summary: dict[str, Any] = field(default_factory=dict)
+    window: Tensor | None = None  # (K,) float64 sum of train losses since the last log step
+    window_terms: Tensor | None = None  # (K,) the extra terms' sum over the same steps
+    window_steps: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def signals(self) -> list[Signal]:
+        return [s.signal for s in self.states]
+
+    @property
+    def state(self) -> TrainState:
+        """The first member's state (the run's, when K = 1)."""
+        return self.states[0]
+
+    @property
+    def sampler(self) -> Sampler:
+        return self.samplers[0]
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.schedules[0]
+
+    @contextmanager
+    def rng(self, k: int) -> Iterator[None]:
+        """Member k's own global random stream (what SASNet's regularizer or an SDF's point
+        draws use), so it draws what its single run draws; K = 1: the process's stream."""
+        if self.rngs is None:
+            yield
+            return
+        torch.set_rng_state(self.rngs[k])
+        try:
+            yield
+        finally:
+            self.rngs[k] = torch.get_rng_state()
+
+
+def new_summary(k: int) -> dict[str, Any]:
+    return {
+        "thresholds": [{} for _ in range(k)],  # per member: {"30dB": {"step", "train_s"}}
+        "train_seconds": 0.0,  # inside training steps, selection included
+        "select_seconds": 0.0,  # inside sampler.select (NINT's scoring, error ranking, ...)
+        "wall_seconds": 0.0,
+    }
 
 
 def build(
     cfg: DictConfig, device: torch.device | None = None, checkpoint: dict | None = None
 ) -> Run:
     """Every part of a run: Hydra makes the leaves, the runtime values are wired here. With a
-    ``checkpoint``, the network has its saved shapes (a schedule may have changed them) and
-    every part its saved state."""
+    ``checkpoint``, the networks have its shapes (a schedule may have changed them) and every
+    part its saved state."""
     device = device or pick_device(cfg.device)
-    seed_everything(cfg.seed)
-    signal = instantiate(cfg.signal).to(device)
-    model = instantiate(cfg.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
-    instantiate(cfg.init)(model)
-    if checkpoint is not None and checkpoint["spec"] != model.spec():
-        model = build_model(checkpoint["spec"])
-    model.to(device)
+    metrics = {k: instantiate(m) for k, m in cfg.metrics.items()}
+    members = expand_members(cfg)
+    built, rngs = [], []
+    for member in members:  # each member's random stream goes on from where its build left it
+        built.append(build_member(cfg, member))
+        rngs.append(torch.get_rng_state())
+    signals = [b[0].to(device) for b in built]
+    if len({s.num_points for s in signals}) > 1:
+        raise UserError(
+            f"the signals of a run must have as many training points each, got "
+            f"{sorted({s.num_points for s in signals})}: give signal.crop and/or signal.resize "
+            "so that every image has one size"
+        )
+    models = [b[1] for b in built]
+    if checkpoint is not None and checkpoint["spec"] != models[0].spec():
+        models = [build_model(checkpoint["spec"]) for _ in models]
+    net = Networks(models).to(device)
+    check_many(cfg, net, [b[2] for b in built], [b[3] for b in built])
     precision.configure(cfg.precision)
-    precision.compile_model(model, cfg.compile, signal.needs_input_grad)
-    optimizer = instantiate(cfg.optim.optimizer)(model.param_groups())
+    precision.compile_model(net.template, cfg.compile, signals[0].needs_input_grad)
+    optimizer = instantiate(cfg.optim.optimizer)(net.param_groups())
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda t: lr_factor(t, cfg.steps, cfg.optim.lr_decay)
     )
-    sampler = instantiate(cfg.sampler)
-    sampler.bind(signal.num_points, cfg.seed)
+    single = optimizer if net.size == 1 else None  # K > 1: a member optimizer for surgery only
+    states = [
+        TrainState(0, cfg.steps, net.module(k), single, signal) for k, signal in enumerate(signals)
+    ]
+    n, k = signals[0].num_points, net.size
     run = Run(
-        cfg=cfg,
-        device=device,
-        state=TrainState(step=0, steps=cfg.steps, model=model, optimizer=optimizer, signal=signal),
-        scheduler=scheduler,
-        sampler=sampler,
-        schedule=instantiate(cfg.schedule),
-        metrics=for_kind({k: instantiate(m) for k, m in cfg.metrics.items()}, signal.kind),
-        chunk=chunk_size(cfg.chunk, model, device, signal.num_points),
-        eval_chunk=chunk_size(cfg.eval_chunk, model, device, 1 << 18),  # GPU: <= 262k a forward
-    )
+        cfg, device, members, states, net, optimizer, scheduler,
+        samplers=[b[2] for b in built], schedules=[b[3] for b in built],
+        metrics=for_kind(metrics, signals[0].kind),
+        chunk=chunk_size(cfg.chunk, net.template, device, n),
+        stacked_chunk=max(1, chunk_size(cfg.chunk, net.template, device, n * k) // k),
+        eval_chunk=chunk_size(cfg.eval_chunk, net.template, device, 1 << 18),  # GPU: <= 262k
+        many=is_batched(cfg), summary=new_summary(k), rngs=rngs if k > 1 else None,
+    )  # fmt: skip
+    run.window = torch.zeros(k, dtype=torch.float64, device=device)
+    run.window_terms = torch.zeros(k, dtype=torch.float64, device=device)
     if checkpoint is not None:
         restore(run, checkpoint)
     return run
 
 
+def check_many(cfg: DictConfig, net: Networks, samplers: list, schedules: list) -> None:
+    """Refuse, at start-up, what K > 1 members cannot do together, with the reason."""
+    if net.size == 1:
+        return
+    if cfg.compile:
+        raise UserError(
+            "compile=true trains one network: torch.compile does not trace the vmapped forward "
+            "of stacked members; use compile=false, or train the members one by one"
+        )
+    schedule = schedules[0]
+    if isinstance(schedule, OWN_OPTIMIZER):
+        raise UserError(
+            f"{type(schedule).__name__} runs through a library (rigl-torch, torch-pruning) that "
+            "holds one network and one optimizer of its own: train its members one by one (a "
+            "run per seed or image)"
+        )
+    if getattr(schedule, "prune_rule", "selected") != "selected":
+        raise UserError(
+            f"{type(schedule).__name__} with prune_rule={schedule.prune_rule} prunes a different "
+            "number of neurons in each member, and stacked members must keep equal widths: use "
+            "prune_rule=selected, or train the members one by one"
+        )
+
+
 def restore(run: Run, ckpt: dict) -> None:
-    run.state.model.load_state_dict(ckpt["model"])
-    run.state.optimizer.load_state_dict(ckpt["optimizer"])
+    """Every part of ``run`` from ``ckpt`` (any earlier layout: ``upgrade``)."""
+    ckpt = upgrade(ckpt)
+    run.net.load_state_dict(ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
     run.scheduler.load_state_dict(ckpt["lr_scheduler"])
-    run.sampler.load_state_dict(ckpt["sampler"])
-    run.sampler.to(run.device)
-    run.schedule.load_state_dict(ckpt["schedule"])
+    for sampler, state, signal in zip(run.samplers, ckpt["samplers"], run.signals, strict=True):
+        sampler.load_state_dict(state)
+        sampler.to(signal.coords.device)
+    for schedule, state in zip(run.schedules, ckpt["schedules"], strict=True):
+        schedule.load_state_dict(state)
     torch.set_rng_state(ckpt["torch_rng"])
-    run.state.step, run.summary = ckpt["step"], ckpt["summary"]
+    run.rngs = ckpt.get("member_rngs")
+    run.step, run.summary = ckpt["step"], new_summary(run.size) | ckpt["summary"]
+    for state in run.states:
+        state.step = run.step
+    window, run.window_steps = ckpt["window"]
+    run.window[:], run.window_terms[:] = window[0], window[1]
+
+
+def upgrade(ckpt: dict) -> dict:
+    """A checkpoint in today's layout from one written before a run had members: a single
+    run's (``sampler``, ``schedule``, no loss window) or a batched run's (``params``,
+    ``buffers``, the data losses alone in the window)."""
+    ckpt = dict(ckpt)
+    if "sampler" in ckpt:
+        ckpt["samplers"], ckpt["schedules"] = [ckpt.pop("sampler")], [ckpt.pop("schedule")]
+        ckpt["summary"] = ckpt["summary"] | {"thresholds": [ckpt["summary"]["thresholds"]]}
+    if "params" in ckpt:
+        ckpt["model"] = ckpt.pop("params") | ckpt.pop("buffers")
+    window = ckpt.get("window")
+    if window is None:  # not saved: the first log step after resuming averages fewer steps
+        window = (torch.zeros(2, len(ckpt["samplers"]), dtype=torch.float64), 0)
+    elif window[0].dim() == 1:
+        window = (torch.stack([window[0], torch.zeros_like(window[0])]), window[1])
+    ckpt["window"] = window
+    return ckpt
 
 
 def checkpoint(run: Run, folder: Path) -> None:
-    """Save the run at ``run.state.step``, unless a weight is not finite: a NaN network must
-    never replace the last good checkpoint."""
-    model = run.state.model
-    if not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
+    """Save the run at ``run.step``, unless a weight is not finite: a NaN network must never
+    replace the last good checkpoint."""
+    finite = run.net.finite()
+    if not bool(finite.all()):
+        bad = [run.members[i].name for i in (~finite).nonzero().flatten().tolist()]
+        whose = "the weights" if run.size == 1 else f"the weights of members {bad}"
         raise NonFiniteLossError(
-            f"the weights became non-finite by step {run.state.step}; last good checkpoint: "
+            f"{whose} became non-finite by step {run.step}; last good checkpoint: "
             f"{run_folder.last_good(folder)}"
         )
     run_folder.save_checkpoint(
         folder / run_folder.CHECKPOINT,
         {
-            "step": run.state.step,
+            "step": run.step,
             "config": OmegaConf.to_container(run.cfg, resolve=True),
-            "spec": model.spec(),
-            "model": model.state_dict(),
-            "optimizer": run.state.optimizer.state_dict(),
+            "spec": run.net.spec(),
+            "model": run.net.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
             "lr_scheduler": run.scheduler.state_dict(),
-            "sampler": run.sampler.state_dict(),
-            "schedule": run.schedule.state_dict(),
+            "samplers": [s.state_dict() for s in run.samplers],
+            "schedules": [s.state_dict() for s in run.schedules],
             "torch_rng": torch.get_rng_state(),
+            "member_rngs": run.rngs,
             "summary": run.summary,
+            "window": (torch.stack([run.window, run.window_terms]), run.window_steps),
         },
     )
 

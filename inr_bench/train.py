@@ -1,6 +1,12 @@
 """The training loop: ``train(cfg) -> dict`` = build, restore, loop, finish; ``main`` is the CLI.
 
 python -m inr_bench.train [group=option ...] [key=value ...]
+
+One loop for every run: a run trains K members (one per image of a signal set × seed of a
+``seeds`` list; K = 1 otherwise) as one model (``networks.py``), each with its own data,
+sampler, schedule, random stream and metrics. Member k follows the run of its image and seed
+alone (tests/test_batched.py); a run of one network is the K = 1 case, and its run folder is the
+plain one (``model.pt``, the metrics without ``_std``).
 """
 
 from __future__ import annotations
@@ -10,73 +16,30 @@ import math
 import sys
 import time
 import traceback
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import hydra
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
 from tqdm import tqdm
 
 from inr_bench import run_folder
-from inr_bench.backbones.base import save_model, single_backward
-from inr_bench.batched import is_batched
+from inr_bench.backbones.base import save_model
 from inr_bench.build import Run, build, check_config, checkpoint
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
-from inr_bench.precision import autocast
 from inr_bench.run_folder import run_dir_of
 from inr_bench.runtime import RunInterrupted, StopRequest, Stopwatch
+from inr_bench.schedules.base import Schedule
 from inr_bench.signals.base import Batch
-from inr_bench.state import TrainState
+from inr_bench.step import is_plain, step
+from inr_bench.summary import member_records, save_grids, save_members, summarize
 
 log = logging.getLogger("inr_bench.train")  # also when run as __main__ (python -m)
-
-
-def train_step(
-    state: TrainState, batch: Batch, chunk: int, schedule, sampler=None, precision: str = "fp32"
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One optimizer step on ``batch``, processed ``chunk`` points at a time, each forward and
-    loss under ``precision``'s autocast (the backward follows the forward's dtypes).
-
-    The per-point losses (B,) are summed into the batch mean chunk by chunk, so the gradient
-    equals the full-batch one. Returns 0-dim tensors of the data loss and of the extra terms
-    (the backbone's regularizer, the schedule's penalty, a sampler's loss term) and the
-    per-point data losses (B,); nothing here waits for the device (no ``.item()``)."""
-    model, signal, optimizer = state.model, state.signal, state.optimizer
-    optimizer.zero_grad(set_to_none=True)
-    n = len(batch)
-    zero = torch.zeros((), device=batch.coords.device)
-    total, reg, point_losses = zero, zero, []
-    sampler_loss = sampler is not None and sampler.adds_loss
-    if sampler_loss and signal.needs_input_grad:
-        raise UserError(f"{type(sampler).__name__}'s loss term needs a signal trained on f alone")
-    with nullcontext() if signal.needs_input_grad else single_backward():
-        for start in range(0, n, chunk):
-            part = batch.chunk(start, start + chunk)
-            with autocast(precision, part.coords.device):
-                if sampler_loss:
-                    pred = model(part.coords)
-                    point_loss, term = signal.point_loss(pred, part), sampler.loss(pred, part)
-                else:
-                    point_loss, term = signal.loss(model, part), None
-                weighted = point_loss if part.weight is None else point_loss * part.weight
-                data = weighted.float().sum() / n
-                term = None if term is None else term.float().sum() / n
-            (data if term is None else data + term).backward()
-            total = total + data.detach()
-            reg = reg if term is None else reg + term.detach()
-            point_losses.append(point_loss.detach().float())
-    extra = [t for t in (model.regularizer(), schedule.loss(state)) if t is not None]
-    if extra:
-        loss = sum(extra)
-        loss.backward()
-        reg = reg + loss.detach()
-    if schedule.before_step(state):  # False: the schedule replaced this update (RigL)
-        optimizer.step()
-    return total, reg, torch.cat(point_losses)
 
 
 # eval scores shown in the progress bar when the signal reports them
@@ -85,28 +48,80 @@ PROGRESS = ("psnr", "chamfer", "iou")
 ESTIMATE_AFTER = 5
 
 
-def evaluate(run: Run) -> dict[str, float]:
-    model = run.state.model
-    model.eval()
-    scores = run.state.signal.evaluate(model, run.metrics, run.eval_chunk)
-    model.train()
+def select(run: Run) -> list[Batch]:
+    """Each member's batch from its own sampler."""
+    batches = []
+    for k, (sampler, state) in enumerate(zip(run.samplers, run.states, strict=True)):
+        with run.rng(k):
+            batches.append(sampler.select(state))
+    return batches
+
+
+def run_step(run: Run, batches: list[Batch]) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """One optimizer step of every member (``inr_bench.step``)."""
+    chunk = run.stacked_chunk if run.size > 1 else run.chunk
+    if any(not is_plain(s.signal, p) for s, p in zip(run.states, run.samplers, strict=True)):
+        chunk = run.chunk  # member by member: each forward is one member's
+    return step(
+        run.net, run.optimizer, run.states, batches, chunk, run.schedules, run.samplers,
+        run.cfg.precision, run.rng,
+    )  # fmt: skip
+
+
+def after_step(run: Run) -> dict[str, float] | None:
+    """Every member's schedule acts after the optimizer step (bounding, densify, prune); a
+    member that is not the network itself gets an optimizer over its slice of the stacked state
+    for surgery. Returns the events (K > 1: each numeric entry's mean over the members)."""
+    if type(run.schedules[0]) is Schedule:
+        return None
+    events = []
+    for k, (schedule, state) in enumerate(zip(run.schedules, run.states, strict=True)):
+        state.optimizer = run.net.member_optimizer(run.optimizer, k)
+        with run.rng(k):
+            events.append(schedule.after_step(state))
+    run.net.sync(run.optimizer, run.states)
+    if events[0] is None:
+        return None
+    return events[0] if run.size == 1 else mean_events(events)
+
+
+def mean_events(events: list[dict[str, Any] | None]) -> dict[str, float]:
+    """One record from the members' events: the mean of each numeric entry."""
+    had = [e for e in events if e]
+    return {
+        k: float(np.mean([e[k] for e in had]))
+        for k in had[0]
+        if all(isinstance(e.get(k), (int, float)) for e in had)
+    }
+
+
+def evaluate(run: Run) -> list[dict[str, float]]:
+    """Each member's eval metrics by its signal's own ``evaluate``."""
+    scores = []
+    for k, state in enumerate(run.states):
+        model = run.net.module(k)
+        model.eval()
+        with run.rng(k):
+            scores.append(state.signal.evaluate(model, run.metrics, run.eval_chunk))
+        model.train()
     return scores
 
 
 def announce(run: Run, folder: Path) -> None:
     s, cfg = run.state, run.cfg
+    members = f"{run.size} networks of " if run.size > 1 else ""
     log.info(
         "run folder %s | device %s | %s signal, %d training points, %d per step (%s) | "
-        "%d parameters | %d steps",
+        "%s%d parameters | %d steps",
         folder, run.device, s.signal.kind, s.signal.num_points, run.sampler.batch_size,
-        type(run.sampler).__name__, s.model.num_parameters(), cfg.steps,
+        type(run.sampler).__name__, members, run.net.num_parameters(), cfg.steps,
     )  # fmt: skip
 
 
 def estimate(run: Run, seconds: float, steps: int) -> None:
     """Log the expected duration from the first steps; warn when a CPU run would take hours
     (a paper-scale experiment started without a GPU)."""
-    total = seconds / steps * (run.cfg.steps - run.state.step)
+    total = seconds / steps * (run.cfg.steps - run.step)
     log.info("%.3g s/step: about %.1f min for the remaining steps", seconds / steps, total / 60)
     if run.device.type == "cpu" and total > 3600:
         log.warning(
@@ -116,136 +131,170 @@ def estimate(run: Run, seconds: float, steps: int) -> None:
         )
 
 
-def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> dict[str, float]:
-    """Train from ``run.state.step`` to ``cfg.steps``; returns the last evaluation."""
-    cfg, state, summary = run.cfg, run.state, run.summary
+def train_record(run: Run, done: int, folder: Path, events: dict | None) -> dict[str, float]:
+    """The train/* scalars of a log step: each member's mean losses over the window (the one
+    host sync of a logging interval); a non-finite loss stops the run."""
+    means = (torch.stack([run.window, run.window_terms]) / run.window_steps).tolist()
+    first = done - run.window_steps + 1
+    bad = [m.name for m, a, b in zip(run.members, *means, strict=True) if not math.isfinite(a + b)]
+    if bad:
+        whose = "" if run.size == 1 else f" for members {bad}"
+        raise NonFiniteLossError(
+            f"loss became non-finite between steps {first} and {done}{whose}; last good "
+            f"checkpoint: {run_folder.last_good(folder)}"
+        )
+    # train/loss: the data term alone; train/reg: regularizers, penalties, sampler terms
+    per_member = [
+        {"loss": loss} | ({"reg": reg} if reg else {}) | state.signal.train_metrics(loss)
+        for loss, reg, state in zip(*means, run.states, strict=True)
+    ]
+    record = summarize("train", per_member) | member_records("train", per_member)
+    record |= {"train/lr": run.optimizer.param_groups[0]["lr"]}
+    record |= {f"schedule/{k}": v for k, v in (events or {}).items()}
+    record |= {"time/train_s": run.summary["train_seconds"]}
+    return record | {"params": run.net.num_parameters()}
+
+
+def progress(record: dict[str, float], scores: list[dict[str, float]]) -> dict[str, str]:
+    """The progress bar's loss, train PSNR and last eval scores (members' means)."""
+    shown = {"loss": f"{record['train/loss']:.3g}"}
+    shown |= {"psnr": f"{record['train/psnr']:.2f}"} if "train/psnr" in record else {}
+    last = summarize("eval", scores) if scores else {}
+    last = {k.removeprefix("eval/"): v for k, v in last.items()}
+    return shown | {f"eval_{k}": f"{last[k]:.4g}" for k in PROGRESS if k in last}
+
+
+def reached(run: Run, scores: list[dict[str, float]], done: int) -> None:
+    """Record, per member, the step and train seconds at which eval/psnr first passed each
+    of ``cfg.psnr_thresholds``."""
+    for found, values in zip(run.summary["thresholds"], scores, strict=True):
+        for threshold in run.cfg.psnr_thresholds:
+            key = f"{threshold:g}dB"
+            if key not in found and values.get("psnr", -math.inf) >= threshold:
+                found[key] = {"step": done, "train_s": run.summary["train_seconds"]}
+
+
+def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> list[dict[str, float]]:
+    """Train every member from ``run.step`` to ``cfg.steps``; returns each member's last
+    evaluation of this session (none when it trained no step)."""
+    cfg, summary = run.cfg, run.summary
     step_timer, select_timer = Stopwatch(run.device), Stopwatch(run.device)
-    last_eval: dict[str, float] = {}
-    zero = torch.zeros((), device=run.device)
-    window_loss, window_reg, window_steps, last_checked = zero, zero, 0, state.step
-    first = state.step
+    scores: list[dict[str, float]] = []
+    first = run.step
 
     def flush_timers() -> None:  # waits for the device: only at log, eval and checkpoint steps
         summary["train_seconds"] += step_timer.read(reset=True)
         summary["select_seconds"] += select_timer.read(reset=True)
 
     bar = tqdm(range(first, cfg.steps), initial=first, total=cfg.steps, mininterval=1.0)
-    for step in bar:
-        state.step = step
+    for current in bar:
+        run.step = current
+        for state in run.states:
+            state.step = current
         with step_timer:
             with select_timer:
-                batch = run.sampler.select(state)
-            loss, reg, point_loss = train_step(
-                state, batch, run.chunk, run.schedule, run.sampler, run.cfg.precision
-            )
-            run.sampler.update(batch, point_loss)
+                batches = select(run)
+            loss, terms, point_losses = run_step(run, batches)
+            for sampler, batch, point_loss in zip(run.samplers, batches, point_losses, strict=True):
+                sampler.update(batch, point_loss)
             run.scheduler.step()
-            events = run.schedule.after_step(state)
-        window_loss, window_reg = window_loss + loss, window_reg + reg
-        window_steps += 1
-        done = step + 1
+            events = after_step(run)
+        run.window, run.window_terms = run.window + loss, run.window_terms + terms
+        run.window_steps += 1
+        run.step = done = current + 1
         if done - first == ESTIMATE_AFTER and done < cfg.steps:
             estimate(run, step_timer.read(), ESTIMATE_AFTER)
 
         if done % cfg.log_every == 0 or done == cfg.steps or events:
-            # the one host sync of a logging interval
-            mean, mean_reg = (torch.stack([window_loss, window_reg]) / window_steps).tolist()
             flush_timers()
-            if not math.isfinite(mean + mean_reg):
-                raise NonFiniteLossError(
-                    f"loss became {mean + mean_reg} between steps {last_checked + 1} and "
-                    f"{done}; last good checkpoint: {run_folder.last_good(folder)}"
-                )
-            train_metrics = state.signal.train_metrics(mean)
-            # train/loss: the data term alone; train/reg: regularizers and schedule penalties
-            record = {"train/loss": mean, "train/lr": state.optimizer.param_groups[0]["lr"]}
-            record |= {"train/reg": mean_reg} if mean_reg else {}
-            record |= {f"train/{k}": v for k, v in train_metrics.items()}
-            record |= {f"schedule/{k}": v for k, v in (events or {}).items()}
-            record |= {
-                "time/train_s": summary["train_seconds"],
-                "params": state.model.num_parameters(),
-            }
+            record = train_record(run, done, folder, events)
             for lg in loggers:
                 lg.log_metrics(record, done)
             if events:
                 log.info("step %d: %s", done, events)
-            window_loss, window_reg, window_steps, last_checked = zero, zero, 0, done
-            shown = {"loss": f"{mean:.3g}"}  # + train PSNR, and eval scores once there are any
-            shown |= {k: f"{v:.2f}" for k, v in train_metrics.items()}
-            shown |= {f"eval_{k}": f"{last_eval[k]:.4g}" for k in PROGRESS if k in last_eval}
-            bar.set_postfix(shown)
+            run.window, run.window_terms, run.window_steps = 0 * run.window, 0 * run.window, 0
+            bar.set_postfix(progress(record, scores))
 
         if done % cfg.eval_every == 0 or done == cfg.steps:
             flush_timers()  # the thresholds record the train seconds up to here
-            last_eval = evaluate(run)
+            scores = evaluate(run)
+            reached(run, scores, done)
             for lg in loggers:
-                lg.log_metrics({f"eval/{k}": v for k, v in last_eval.items()}, done)
-            log.info("step %d: %s", done, _scores(last_eval))
-            for threshold in cfg.psnr_thresholds:
-                key = f"{threshold:g}dB"
-                if key not in summary["thresholds"] and last_eval.get("psnr", -1) >= threshold:
-                    summary["thresholds"][key] = {"step": done, "train_s": summary["train_seconds"]}
+                lg.log_metrics(summarize("eval", scores) | member_records("eval", scores), done)
+            log.info("step %d: %s", done, _scores(summarize("eval", scores)))
 
         due = cfg.checkpoint_every and done % cfg.checkpoint_every == 0
         if due or done == cfg.steps or stop.requested:
             flush_timers()
-            state.step = done
             summary["wall_seconds"] = time.perf_counter() - run.started
             checkpoint(run, folder)
         if stop.requested and done < cfg.steps:
             bar.close()
             raise RunInterrupted.at(stop.requested, done, folder / run_folder.CHECKPOINT)
     bar.close()
-    state.step = cfg.steps
-    return last_eval
+    return scores
 
 
 def _scores(scores: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
+    return ", ".join(f"{k.removeprefix('eval/')} {v:.4g}" for k, v in scores.items())
 
 
-def finish(run: Run, folder: Path, loggers: list, last_eval: dict) -> dict:
-    """Final evaluation, artefacts, ``model.pt`` and ``metrics.json``; returns the metrics."""
+def finish(run: Run, folder: Path, loggers: list, scores: list[dict]) -> dict:
+    """Final evaluation, artefacts, ``model.pt`` (one per member under ``members/`` for a run of
+    many) and ``metrics.json``; returns the metrics."""
     from inr_bench.visual import plot_curves
 
-    state, summary, json_logger = run.state, run.summary, loggers[0]
-    state.step = run.cfg.steps
-    last_eval = last_eval or evaluate(run)  # resumed at the end: evaluate once more
-    state.model.eval()
-    media = state.signal.save_artifacts(state.model, folder, run.eval_chunk)
+    summary, json_logger, steps = run.summary, loggers[0], run.cfg.steps
+    run.step = steps
+    scores = scores or evaluate(run)  # resumed at the end: evaluate once more
+    for k in range(run.size):
+        run.net.module(k).eval()
+    if run.many:
+        media = save_grids(run.net, run.signals, folder, run.eval_chunk)
+        save_members(run.net, run.members, run.signals, folder)
+    else:
+        media = run.state.signal.save_artifacts(run.net.module(0), folder, run.eval_chunk)
+        save_model(run.net.module(0), folder / "model.pt", signal={"kind": run.state.signal.kind})
     curve = plot_curves(json_logger.history(), folder / "curves.png")
     media |= {"curves": curve} if curve else {}
     for lg in loggers:
-        lg.log_media(media, run.cfg.steps)
-    save_model(state.model, folder / "model.pt", signal={"kind": state.signal.kind})
-    result = {
-        **{f"eval/{k}": v for k, v in last_eval.items()},
-        "params": state.model.num_parameters(),
-        "nonzero_params": state.model.num_parameters(nonzero=True),  # < params under masks (RigL)
-        "steps": run.cfg.steps,
+        lg.log_media(media, steps)
+    result = summarize("eval", scores) | {
+        "params": run.net.num_parameters(),
+        "nonzero_params": run.net.num_parameters(nonzero=True),  # < params under masks (RigL)
+        "steps": steps,
         "train_seconds": summary["train_seconds"],
         "select_seconds": summary["select_seconds"],
-        "step_ms": 1000 * summary["train_seconds"] / run.cfg.steps,
+        "step_ms": 1000 * summary["train_seconds"] / steps,
         "wall_seconds": time.perf_counter() - run.started,
-        "thresholds": summary["thresholds"],
         "device": str(run.device),
-        "chunk": run.chunk,
+        "chunk": run.stacked_chunk if run.size > 1 else run.chunk,
     }
+    if run.many:
+        result |= {"members": member_summaries(run, scores), "num_members": run.size}
+    else:
+        result["thresholds"] = summary["thresholds"][0]
     json_logger.write_summary(result)
     log.info(
-        "finished in %.1f s: %s | run folder %s", result["wall_seconds"], _scores(last_eval), folder
-    )
+        "finished in %.1f s: %s | run folder %s",
+        result["wall_seconds"], _scores(summarize("eval", scores)), folder,
+    )  # fmt: skip
     return result
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit ``cfg.backbone`` to ``cfg.signal``; returns the final metrics (also in metrics.json).
-    A signal set or a ``seeds`` list trains every member at once as one batched model."""
-    if is_batched(cfg):
-        from inr_bench.batched.loop import train_many
+def member_summaries(run: Run, scores: list[dict]) -> list[dict]:
+    """metrics.json's ``members``: who each member is, its final metrics and thresholds."""
+    return [
+        {"index": m.index, "name": m.name, "seed": m.seed, "image": m.image}
+        | {f"eval/{key}": v for key, v in values.items()}
+        | {"thresholds": found}
+        for m, values, found in zip(run.members, scores, run.summary["thresholds"], strict=True)
+    ]
 
-        return train_many(cfg)
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit ``cfg.backbone`` to ``cfg.signal`` (every member: each image of a signal set × each
+    of ``seeds``); returns the final metrics (also in metrics.json)."""
     check_config(cfg)
     started = time.perf_counter()
     with run_folder.session(cfg) as (folder, ckpt):
@@ -255,13 +304,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         loggers.append(instantiate(cfg.logger, run_dir=folder, name=cfg.name))
         try:
             for lg in loggers:
-                lg.log_config(
-                    OmegaConf.to_container(cfg, resolve=True), run.state.model.num_parameters()
-                )
+                lg.log_config(OmegaConf.to_container(cfg, resolve=True), run.net.num_parameters())
             announce(run, folder)
             with StopRequest() as stop:
-                last_eval = loop(run, folder, loggers, stop)
-            return finish(run, folder, loggers, last_eval)
+                scores = loop(run, folder, loggers, stop)
+            return finish(run, folder, loggers, scores)
         finally:
             for lg in loggers:
                 lg.finish()

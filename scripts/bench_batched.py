@@ -8,8 +8,8 @@
 The K images are Kodak photos (centre 256^2 crops resized to --size^2, default 64) when the data
 root has Kodak, else --size^2 tiles cut from scikit-image's bundled photos. The same config
 (default SIREN: 3 sine layers of 64 + linear output; full batch, Adam 1e-4, seed 0 for every
-member) runs once through ``inr_bench.batched.loop.train_many`` and K times through
-``inr_bench.train.train``; reported: the ratio of training seconds (steps only, evaluation
+member) runs once as a run of K members (a signal set) and K times as a run of one, both
+through ``inr_bench.train.train``; reported: the ratio of training seconds (steps only, evaluation
 excluded) and of wall seconds, and each member's final PSNR in both (same seeds: they must agree
 within 0.05 dB). Writes --out as JSON.
 """
@@ -26,7 +26,6 @@ import numpy as np
 import torch
 from omegaconf import open_dict
 
-from inr_bench.batched.loop import train_many
 from inr_bench.build import compose_config
 from inr_bench.data import DatasetMissingError, resolve
 from inr_bench.train import train
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     listed = "signal.image=[" + ",".join(refs) + "]"
     t0 = time.perf_counter()
-    batched = train_many(compose_config([*common, listed], args.out / stamp / "batched"))
+    batched = train(compose_config([*common, listed], args.out / stamp / "batched"))
     batched_wall = time.perf_counter() - t0
     singles, single_wall = [], 0.0
     for i, ref in enumerate(refs):

@@ -25,7 +25,7 @@ from timing import median_seconds  # noqa: E402
 from inr_bench.build import build, compose_config
 from inr_bench.runtime import pick_device
 from inr_bench.schedules.base import Schedule
-from inr_bench.train import train_step
+from inr_bench.step import train_step
 
 
 def prepare(overrides: list[str], size: int, device: torch.device):

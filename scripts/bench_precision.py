@@ -42,7 +42,7 @@ from inr_bench.precision import compile_model, configure
 from inr_bench.runtime import chunk_size, pick_device, sync
 from inr_bench.schedules.base import Schedule
 from inr_bench.state import TrainState
-from inr_bench.train import train_step
+from inr_bench.step import train_step
 
 BACKBONES = ("siren", "finer", "wire", "gauss")
 SAMPLES = ("skimage:astronaut", "skimage:coffee", "skimage:chelsea")

@@ -39,7 +39,7 @@ from inr_bench.build import build, compose_config
 from inr_bench.precision import PRECISIONS, autocast, compile_model, configure
 from inr_bench.runtime import chunk_size, pick_device, sync
 from inr_bench.state import TrainState
-from inr_bench.train import train_step
+from inr_bench.step import train_step
 
 
 def device_name(device: torch.device) -> str:

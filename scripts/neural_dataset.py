@@ -46,12 +46,11 @@ import torch
 from torch import Tensor, nn
 
 from inr_bench.backbones.base import Backbone, build_model
-from inr_bench.batched import StackedNetworks
-from inr_bench.batched.step import batched_step, mse_to_psnr
 from inr_bench.build import compose_config
 from inr_bench.data import DatasetMissingError
 from inr_bench.errors import UserError
 from inr_bench.image_sets import LOADERS
+from inr_bench.networks import Networks
 from inr_bench.runtime import seed_everything
 from inr_bench.signals.image import grid
 
@@ -108,7 +107,7 @@ def load_images(
 
 def build_networks(
     count: int, alpha: float, overrides: list[str], seed: int, out_dim: int = 1
-) -> StackedNetworks:
+) -> Networks:
     """``count`` copies of one SIREN (2 -> ``out_dim`` channels) built by the project's
     backbone + weight-scaling init (WS eq. 3; alpha = 1 is SIREN's own init) under ``seed``,
     stacked."""
@@ -118,18 +117,18 @@ def build_networks(
     seed_everything(seed)
     model = instantiate(cfg.backbone)(in_dim=2, out_dim=out_dim)
     instantiate(cfg.init)(model)
-    return StackedNetworks([model] * count)
+    return Networks([model] * count)
 
 
 @torch.no_grad()
-def member_psnr(net: StackedNetworks, coords: Tensor, values: Tensor) -> Tensor:
+def member_psnr(net: Networks, coords: Tensor, values: Tensor) -> Tensor:
     """PSNR (K,) of every member on its image: coords (K, N, 2), values (K, N, C) in [0, 1]
     (the MSE over pixels and channels)."""
-    return mse_to_psnr((net(coords) - values).square().mean(dim=(1, 2)), 1.0)
+    return -10 * torch.log10((net(coords) - values).square().mean(dim=(1, 2)))
 
 
 def fit_to_targets(
-    net: StackedNetworks,
+    net: Networks,
     images: Tensor,
     targets: list[float],
     lr: float,
@@ -161,7 +160,10 @@ def fit_to_targets(
             if not pending or step == max_steps:
                 break
         t0 = time.perf_counter()
-        batched_step(net, optimizer, coords, values, chunk=h * w)
+        optimizer.zero_grad(set_to_none=True)
+        # Σ_k of each member's MSE: member k's gradient is its own (Adam is elementwise)
+        (net(coords) - values).square().mean(dim=(1, 2)).sum().backward()
+        optimizer.step()
         if cuda:  # count the step's kernels, not only their launch
             torch.cuda.synchronize(images.device)
         seconds += time.perf_counter() - t0
@@ -203,7 +205,7 @@ def split(count: int, test_fraction: float, seed: int) -> tuple[Tensor, Tensor]:
     return perm[n_test:], perm[:n_test]
 
 
-def save_neural_dataset(path: Path, net: StackedNetworks, fit: dict, labels: Tensor, **meta):
+def save_neural_dataset(path: Path, net: Networks, fit: dict, labels: Tensor, **meta):
     """One file: flat weights (M, P), labels (M,), per-image PSNR, the architecture spec and
     the (name, shape) of every flattened tensor, so each network can be rebuilt."""
     layout = [(n, list(p.shape[1:])) for n, p in net.params.items() if p.requires_grad]

@@ -1,6 +1,7 @@
-"""Batched runs (signal sets × seeds): member i is, weight for weight, the network the single
-loop builds and trains for that image and seed; the run folder reports each member and the
-mean ± std; what batched runs do not support is refused at start-up."""
+"""Runs of many networks (signal sets × seeds): member i is, weight for weight, the network a run
+of its image and seed alone builds and trains, for every sampler and schedule; the run folder
+reports each member and the mean ± std; what K > 1 members cannot do together is refused at
+start-up."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from omegaconf import open_dict
 from PIL import Image
 
 from inr_bench.backbones import load_model
-from inr_bench.batched import StackedNetworks, expand_members, is_batched
-from inr_bench.batched.loop import train_many
-from inr_bench.batched.members import build_member, image_set
 from inr_bench.errors import UserError
+from inr_bench.members import build_member, expand_members, image_set, is_batched
+from inr_bench.networks import Networks
 from inr_bench.train import train
 
 TINY = ["debug=smoke", "logger=none", "signal.resize=16", "~metrics.lpips", "~metrics.ssim"]
@@ -33,7 +33,7 @@ def test_stacked_members_are_the_single_networks(backbone, init):
     member's own (the same weights through the backbone's own forward)."""
     cfg = compose_cfg([*TINY, f"backbone={backbone}", f"init={init}", "seeds=[0,1,2]"])
     singles = [build_member(cfg, m)[1] for m in expand_members(cfg)]
-    net = StackedNetworks(singles)
+    net = Networks(singles)
     x = torch.rand(3, 40, 2) * 2 - 1
     y = net(x)
     y.square().sum().backward()
@@ -46,32 +46,43 @@ def test_stacked_members_are_the_single_networks(backbone, init):
     assert net.flat_weights().shape == (3, singles[0].num_parameters())  # complex: 2 each
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        ["sampler=uniform", "init=weight_scaling", "init.alpha=1.5", "optim.lr_decay=0.1"],
-        ["sampler=nint", "backbone=wire", "signal.value_range=[0,1]"],
-        ["sampler=int", "sampler.interval=2"],
-        ["sampler=egra", "sampler.p=0.5"],
-        ["sampler=expansive", "sampler.expand=true"],
-    ],
-    ids=lambda o: o[0],
-)
-def test_batched_run_equals_single_runs(overrides, tmp_path):
-    """K = 3 seeds in one Adam over stacked tensors = 3 separate runs of ``train``: each member's
-    loss is summed over members (not averaged) and Adam is elementwise. Samplers draw their own
-    indices per member (uniform, EGRA and Expansive from member i's target, NINT and INT score
-    member i's own network; Expansive's loss weights stacked)."""
+LATTICE = ["backbone=siren_lattice", "backbone.hidden_features=[40,32]", "backbone.hidden_layers=1"]
+EQUAL = {  # every sampler and schedule (those that act do so within the 12 steps)
+    "uniform": ["sampler=uniform", "init=weight_scaling", "init.alpha=1.5", "optim.lr_decay=0.1"],
+    "nint": ["sampler=nint", "backbone=wire", "signal.value_range=[0,1]"],
+    "int": ["sampler=int", "sampler.interval=2"],
+    "egra": ["sampler=egra", "sampler.p=0.5"],
+    "expansive": ["sampler=expansive", "sampler.expand=true"],
+    "evos": ["sampler=evos"],  # a sampler loss term: member by member
+    "soft_mining": ["sampler=soft_mining"],  # Langevin particles moved by member i's gradient
+    "sasnet": ["backbone=sasnet", "backbone.mask_sparsity=0.01"],  # regularizer drawing points
+    "bound": [*LATTICE, "schedule=bound"],
+    "grow_columns": [
+        *LATTICE,
+        "schedule=grow_columns",
+        "schedule.every=5",
+        "schedule.n_add=2",
+        "schedule.n_total=6",
+    ],  # fmt: skip
+    "prune_twd": [*LATTICE, "schedule=prune_twd", "schedule.wd_steps=3", "schedule.rec_steps=3"],
+}
+
+
+@pytest.mark.parametrize("case", EQUAL)
+def test_member_equals_its_single_run(case, tmp_path):
+    """K = 2 seeds in one optimizer over stacked tensors = 2 runs of ``train``: each member's
+    loss is summed over members (not averaged), Adam is elementwise, and each member has its own
+    sampler, schedule (surgery restacks the members, Adam state kept) and random stream."""
     steps = [
-        "steps=4",
-        "eval_every=4",
-        "log_every=2",
+        "steps=12",
+        "eval_every=12",
+        "log_every=4",
         "signal.super_resolution=0",
         "signal.resize=8",
     ]
-    cfg = compose_cfg([*TINY, *steps, *overrides, "seeds=[0,1,2]"], tmp_path / "k")
-    batched = train(cfg)  # seeds=[...] dispatches to the batched loop
-    for i, seed in enumerate(SEEDS):
+    cfg = compose_cfg([*TINY, *steps, *EQUAL[case], "seeds=[0,1]"], tmp_path / "k")
+    batched = train(cfg)
+    for i, seed in enumerate(SEEDS[:2]):
         single_cfg = cfg.copy()
         with open_dict(single_cfg):
             single_cfg.seeds = None
@@ -83,7 +94,8 @@ def test_batched_run_equals_single_runs(overrides, tmp_path):
             torch.testing.assert_close(b[name], a[name], rtol=1e-5, atol=1e-5, msg=name)
         member = batched["members"][i]
         assert member["seed"] == seed
-        assert member["eval/psnr"] == pytest.approx(single["eval/psnr"], abs=1e-4)
+        key = "eval/" + single_cfg.signal.get("main_metric", "psnr")
+        assert member.get(key) == pytest.approx(single.get(key), abs=1e-4)
 
 
 def test_batched_aire_equals_single_runs(tmp_path):
@@ -98,7 +110,7 @@ def test_batched_aire_equals_single_runs(tmp_path):
         "signal.resize=8",
     ]
     cfg = compose_cfg([*TINY, *steps, "schedule=aire", "seeds=[0,1]"], tmp_path / "k")
-    batched = train_many(cfg)
+    batched = train(cfg)
     member = load_model(tmp_path / "k/members/0/model.pt")
     assert member.spec()["hidden_features"] == [32 + 8 - 24, 32]  # +25 % of 32, -60 % of 40
     assert batched["params"] == member.num_parameters()
@@ -124,7 +136,7 @@ def test_signal_set_run_folder(tmp_path):
     scalars in metrics.jsonl, grids of reconstructions and errors."""
     images = "signal.image=[skimage:astronaut,skimage:coffee]"
     cfg = compose_cfg([*TINY, images, "signal.crop=256", "seeds=[3,4]"], tmp_path)
-    result = train_many(cfg)
+    result = train(cfg)
     final = json.loads((tmp_path / "metrics.json").read_text())
     members = final["members"]
     assert [(m["image"], m["seed"]) for m in members] == [
@@ -163,12 +175,10 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        (["sampler=evos"], "samplers"),
-        (["sampler=soft_mining"], "samplers"),
-        (["schedule=prune_twd"], "schedule=none and aire"),
+        (["schedule=rigl"], "one network and one optimizer"),
+        (["schedule=depgraph"], "one network and one optimizer"),
         (["schedule=aire", "schedule.prune_rule=threshold"], "prune_rule=selected"),
-        (["++compile=true"], "eagerly"),
-        (["backbone=sasnet", "backbone.mask_sparsity=0.01"], "regularizers"),
+        (["++compile=true"], "vmapped"),
         (["seeds=[0,0]"], "twice"),
         (["signal.image=[skimage:astronaut,skimage:coffee]", "signal.resize=[16,20]"], None),
         (["signal.image=[skimage:astronaut,skimage:camera]"], "identical shapes"),
@@ -183,4 +193,20 @@ def test_unsupported_choices_are_refused(overrides, message, tmp_path):
         cfg.signal.resize = None
         message = "as many training points"
     with pytest.raises(UserError, match=message):
-        train_many(cfg)
+        train(cfg)
+
+
+def test_sdf_members_equal_their_single_runs(tmp_path):
+    """Losses with ∇f terms (SDF eikonal and normals) go member by member through each member's
+    own module: member i's weights equal its single run's."""
+    sdf = ["debug=smoke", "logger=none", "signal=sdf", "signal.pool_size=2000",
+           "signal.mc_resolution=24", "signal.render=false", "steps=4", "eval_every=4"]  # fmt: skip
+    cfg = compose_cfg([*sdf, "seeds=[0,1]"], tmp_path / "k")
+    train(cfg)
+    for i, seed in enumerate((0, 1)):
+        single_cfg = compose_cfg([*sdf, f"seed={seed}"], tmp_path / f"{i}")
+        train(single_cfg)
+        a = load_model(tmp_path / f"{i}/model.pt").state_dict()
+        b = load_model(tmp_path / f"k/members/{i}/model.pt").state_dict()
+        for name in a:
+            torch.testing.assert_close(b[name], a[name], rtol=1e-5, atol=1e-5, msg=name)

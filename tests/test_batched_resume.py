@@ -16,7 +16,7 @@ import pytest
 import torch
 from conftest import compose_cfg
 
-import inr_bench.batched.loop as loop
+import inr_bench.train as loop
 from inr_bench.backbones import load_model
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.runtime import RunInterrupted
@@ -42,6 +42,8 @@ CASES = {
     "int": ["sampler=int", "sampler.interval=5"],  # resumed steps reuse the batch chosen before
     # densify after step 1, TWD from 9 (the interruption falls inside it), prune after 18
     "aire": ["sampler=uniform", "schedule=aire", "schedule.prune_rate=0.5"],
+    "soft_mining": ["sampler=soft_mining"],  # member by member, particles per member
+    "sasnet": ["backbone=sasnet", "backbone.mask_sparsity=0.01"],  # each member's random stream
 }
 INTERRUPT_AT = 11  # SIGINT arrives inside step 12: the checkpoint is at step 12
 
@@ -58,10 +60,10 @@ def test_batched_run_resumes_exactly_after_ctrl_c(case, tmp_path, monkeypatch):
     straight = train(compose_cfg(overrides, tmp_path / "straight"))
     select = loop.select
 
-    def sigint_inside_a_step(run, step, steps):
-        if step == INTERRUPT_AT:
+    def sigint_inside_a_step(run):
+        if run.step == INTERRUPT_AT:
             os.kill(os.getpid(), signal.SIGINT)
-        return select(run, step, steps)
+        return select(run)
 
     monkeypatch.setattr(loop, "select", sigint_inside_a_step)
     with pytest.raises(RunInterrupted, match="at step 12"):
@@ -98,22 +100,22 @@ def test_batched_resume_with_a_changed_config_is_refused(tmp_path):
 
 
 def test_a_nan_member_never_replaces_the_last_good_checkpoint(tmp_path, monkeypatch):
-    step = loop.batched_step
+    step = loop.run_step
     calls = []
 
-    def member_1_diverges_at_step_7(net, *args, **kwargs):
-        out = step(net, *args, **kwargs)
+    def member_1_diverges_at_step_7(run, *args, **kwargs):
+        out = step(run, *args, **kwargs)
         calls.append(1)
         if len(calls) == 7:
             with torch.no_grad():
-                next(iter(net.params.values()))[1].fill_(float("nan"))
+                next(iter(run.net.params.values()))[1].fill_(float("nan"))
         return out
 
-    monkeypatch.setattr(loop, "batched_step", member_1_diverges_at_step_7)
+    monkeypatch.setattr(loop, "run_step", member_1_diverges_at_step_7)
     overrides = [*BASE, "log_every=20", "checkpoint_every=5"]  # no loss check before step 10
     good = tmp_path / "checkpoint.pt"
     with pytest.raises(NonFiniteLossError, match=rf"\['seed1'\].*step 10.*{good}"):
         train(compose_cfg(overrides, tmp_path))
     ckpt = torch.load(good, weights_only=False)
     assert ckpt["step"] == 5
-    assert all(bool(torch.isfinite(t).all()) for t in ckpt["params"].values())
+    assert all(bool(torch.isfinite(t).all()) for t in ckpt["model"].values())

@@ -21,7 +21,7 @@ from conftest import REPO, TINY, compose_cfg, options
 from hydra.utils import instantiate
 
 from inr_bench.state import TrainState
-from inr_bench.train import train_step
+from inr_bench.step import train_step
 
 FACTORIES = {
     "tensor", "as_tensor", "arange", "zeros", "ones", "empty", "full", "eye", "linspace",

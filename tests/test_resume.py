@@ -11,9 +11,11 @@ import os
 import signal
 
 import pytest
+import torch
 from conftest import TINY, compose_cfg, options
 
 import inr_bench.train as loop
+from inr_bench.backbones import load_model
 from inr_bench.runtime import RunInterrupted
 from inr_bench.train import train
 
@@ -34,17 +36,17 @@ INTERRUPT_AT = 11  # SIGINT arrives inside step 12: the checkpoint is at step 12
 
 
 def interrupted_then_resumed(overrides: list[str], folder, monkeypatch) -> dict:
-    step = loop.train_step
+    step = loop.run_step
 
-    def sigint_inside_a_step(state, *args, **kwargs):
-        if state.step == INTERRUPT_AT:
+    def sigint_inside_a_step(run, *args, **kwargs):
+        if run.step == INTERRUPT_AT:
             os.kill(os.getpid(), signal.SIGINT)
-        return step(state, *args, **kwargs)
+        return step(run, *args, **kwargs)
 
-    monkeypatch.setattr(loop, "train_step", sigint_inside_a_step)
+    monkeypatch.setattr(loop, "run_step", sigint_inside_a_step)
     with pytest.raises(RunInterrupted, match="at step 12"):
         train(compose_cfg(overrides, folder))
-    monkeypatch.setattr(loop, "train_step", step)
+    monkeypatch.setattr(loop, "run_step", step)
     return train(compose_cfg([*overrides, "resume=true"], folder))
 
 
@@ -71,3 +73,33 @@ def test_every_schedule_resumes_exactly_after_ctrl_c(option, tmp_path, monkeypat
     straight = train(compose_cfg(overrides, tmp_path / "straight"))
     resumed = interrupted_then_resumed(overrides, tmp_path / "resumed", monkeypatch)
     assert_same_run(resumed, straight, tmp_path / "resumed")
+
+
+def test_a_checkpoint_written_before_runs_had_members_resumes(tmp_path, monkeypatch):
+    """A single run's checkpoint in the layout before one loop (``sampler`` and ``schedule``,
+    thresholds as a dict, no loss window) resumes to the straight run's weights."""
+    overrides = [*BASE, "sampler=uniform"]
+    straight = train(compose_cfg(overrides, tmp_path / "straight"))
+    folder = tmp_path / "resumed"
+    step = loop.run_step
+
+    def sigint_inside_a_step(run, *args, **kwargs):
+        if run.step == INTERRUPT_AT:
+            os.kill(os.getpid(), signal.SIGINT)
+        return step(run, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "run_step", sigint_inside_a_step)
+    with pytest.raises(RunInterrupted):
+        train(compose_cfg(overrides, folder))
+    monkeypatch.setattr(loop, "run_step", step)
+    ckpt = torch.load(folder / "checkpoint.pt", weights_only=False)
+    old = {k: v for k, v in ckpt.items() if k not in ("samplers", "schedules", "window")}
+    old |= {"sampler": ckpt["samplers"][0], "schedule": ckpt["schedules"][0]}
+    old["summary"] = ckpt["summary"] | {"thresholds": ckpt["summary"]["thresholds"][0]}
+    del old["member_rngs"]
+    torch.save(old, folder / "checkpoint.pt")
+    resumed = train(compose_cfg([*overrides, "resume=true"], folder))
+    assert resumed["eval/psnr"] == pytest.approx(straight["eval/psnr"], abs=1e-6)
+    a = load_model(tmp_path / "straight/model.pt").state_dict()
+    b = load_model(folder / "model.pt").state_dict()
+    assert all(torch.equal(a[name], b[name]) for name in a)

@@ -61,12 +61,12 @@ def test_resume_may_extend_steps_but_not_shorten_them(tmp_path):
 
 def test_a_non_finite_network_never_replaces_the_last_good_checkpoint(tmp_path):
     run = build(compose_cfg(SHORT, tmp_path))
-    run.state.step = 5
+    run.step = 5
     checkpoint(run, tmp_path)
     good = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     with torch.no_grad():
         next(run.state.model.parameters())[0] = math.nan
-    run.state.step = 10
+    run.step = 10
     with pytest.raises(NonFiniteLossError, match="non-finite by step 10.*last good"):
         checkpoint(run, tmp_path)
     kept = torch.load(tmp_path / "checkpoint.pt", weights_only=False)

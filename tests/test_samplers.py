@@ -18,7 +18,7 @@ from inr_bench.samplers.int import IntSampler, incremental_interval
 from inr_bench.samplers.nint import NintSampler
 from inr_bench.samplers.uniform import UniformSampler
 from inr_bench.state import TrainState
-from inr_bench.train import train_step
+from inr_bench.step import train_step
 
 
 class TinyRelu(Backbone):

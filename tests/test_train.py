@@ -13,7 +13,8 @@ from inr_bench.backbones import load_model
 from inr_bench.build import build, lr_factor
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.runtime import chunk_size
-from inr_bench.train import train, train_step
+from inr_bench.step import train_step
+from inr_bench.train import train
 
 
 def test_smoke_run_lowers_loss_and_writes_run_folder(tmp_path):

@@ -1,9 +1,9 @@
-"""Who the members of a batched run are: one per (signal, seed) pair.
+"""Who the members of a run are: one per (signal, seed) pair (a plain run has one).
 
 ``signal.image`` names a set when it is a list, a registered dataset ("kodak", "div2k"), a
 folder, or a glob ("kodak/kodim0*", "photos/*.png"); ``seeds`` (a top-level list) gives each
 signal several networks. Members are ordered signal-major: (img0, s0), (img0, s1), ...
-Member i is built exactly as the single-network loop builds its run for that image and seed.
+Member i is built exactly as a run of that image and seed alone builds its network.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import copy
 import glob
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, open_dict
@@ -26,7 +27,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 @dataclass(frozen=True)
 class Member:
-    """One network of a batched run: its image reference (None: the signal as configured)."""
+    """One network of a run: its image reference (None: the signal as configured)."""
 
     index: int
     seed: int
@@ -99,7 +100,8 @@ def seeds_of(cfg: DictConfig) -> list[int] | None:
 
 
 def is_batched(cfg: DictConfig) -> bool:
-    """True when the run trains several networks: ``seeds`` is a list or the signal a set."""
+    """True when the run trains several networks: ``seeds`` is a list or the signal a set
+    (a ``seeds`` list of one seed is a run of one network, in the many-network folder)."""
     image = cfg.signal.get("image")
     return seeds_of(cfg) is not None or (image is not None and image_set(image) is not None)
 
@@ -126,12 +128,15 @@ def member_config(cfg: DictConfig, member: Member) -> DictConfig:
     return single
 
 
-def build_member(cfg: DictConfig, member: Member) -> tuple[Signal, Backbone]:
-    """Member's signal and freshly initialised network, in the single loop's order (seed,
-    signal, backbone, init), so the network equals the one ``train`` builds for that seed."""
+def build_member(cfg: DictConfig, member: Member) -> tuple[Signal, Backbone, Any, Any]:
+    """Member's signal, freshly initialised network, sampler (bound to its seed) and schedule,
+    in one order (seed, signal, backbone, init, sampler, schedule), so that member i equals the
+    run of its image and seed alone."""
     single = member_config(cfg, member)
     seed_everything(member.seed)
     signal = instantiate(single.signal)
     model = instantiate(single.backbone)(in_dim=signal.in_dim, out_dim=signal.out_dim)
     instantiate(single.init)(model)
-    return signal, model
+    sampler = instantiate(single.sampler)
+    sampler.bind(signal.num_points, member.seed)
+    return signal, model, sampler, instantiate(single.schedule)

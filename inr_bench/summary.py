@@ -1,5 +1,5 @@
-"""What a batched run leaves in its folder: per-member metrics with mean ± std, a grid of
-reconstructions, one loadable ``model.pt`` per member."""
+"""What a run of many networks reports: per-member metrics with mean ± std, a grid of
+reconstructions, one loadable ``model.pt`` per member (a run of one reports its own values)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from inr_bench.backbones.base import predict, save_model
-from inr_bench.batched.members import Member
-from inr_bench.batched.stack import StackedNetworks
+from inr_bench.members import Member
+from inr_bench.networks import Networks
 from inr_bench.signals.base import Signal
 from inr_bench.visual import error_map, save_image
 
@@ -27,8 +27,16 @@ def mean_std(per_member: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+def summarize(prefix: str, per_member: list[dict[str, float]]) -> dict[str, float]:
+    """{"<prefix>/<key>": value} of one member; of several, their mean and std (``<key>_std``)."""
+    values = per_member[0] if len(per_member) == 1 else mean_std(per_member)
+    return {f"{prefix}/{key}": v for key, v in values.items()}
+
+
 def member_records(prefix: str, per_member: list[dict[str, float]]) -> dict[str, float]:
-    """{"member/<i>/<prefix>/<key>": value} for the loggers."""
+    """{"member/<i>/<prefix>/<key>": value} for the loggers (none for a run of one)."""
+    if len(per_member) == 1:
+        return {}
     return {
         f"member/{i}/{prefix}/{key}": v
         for i, values in enumerate(per_member)
@@ -51,19 +59,15 @@ def tile(images: list[np.ndarray], columns: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def save_grids(
-    net: StackedNetworks, signals: list[Signal], folder: Path, chunk: int
-) -> dict[str, Path]:
+def save_grids(net: Networks, signals: list[Signal], folder: Path, chunk: int) -> dict[str, Path]:
     """reconstructions.png and errors.png: one cell per member, in member order, for image
     signals (``signal.kind == "image"``); nothing for other kinds."""
     if signals[0].kind != "image":
         return {}
-    scratch = net.member(0)
     fits, errors = [], []
     for i, signal in enumerate(signals):
-        net.load_member(scratch, i)
         shape = (signal.height, signal.width, -1)
-        pred = signal.unit(predict(scratch, signal.grid, chunk)).cpu().view(shape)
+        pred = signal.unit(predict(net.module(i), signal.grid, chunk)).cpu().view(shape)
         fits.append(pred.clamp(0, 1).numpy())
         errors.append(error_map(pred, signal.image))
     columns = math.ceil(math.sqrt(len(signals)))
@@ -73,13 +77,11 @@ def save_grids(
     }
 
 
-def save_members(
-    net: StackedNetworks, members: list[Member], signals: list[Signal], folder: Path
-) -> None:
+def save_members(net: Networks, members: list[Member], signals: list[Signal], folder: Path) -> None:
     """members/<i>/model.pt for every member, loadable with ``inr_bench.backbones.load_model``."""
     for member, signal in zip(members, signals, strict=True):
         path = folder / "members" / str(member.index)
         path.mkdir(parents=True, exist_ok=True)
         extra: dict[str, Any] = {"signal": {"kind": signal.kind}, "seed": member.seed}
         extra |= {"image": member.image} if member.image is not None else {}
-        save_model(net.member(member.index), path / "model.pt", **extra)
+        save_model(net.copy(member.index), path / "model.pt", **extra)
