@@ -5,7 +5,7 @@ values (dimensions, the model's parameters, the training-set size) are wired her
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import Tensor
 
 from inr_bench import precision, run_folder
-from inr_bench.backbones.base import build_model
+from inr_bench.backbones.base import Backbone, build_model
+from inr_bench.ema import EMA
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.members import Member, build_member, expand_members, is_batched
 from inr_bench.metrics import for_kind
@@ -72,6 +73,7 @@ class Run:
     eval_chunk: int
     many: bool  # a signal set or a seeds list: the run folder of many networks
     rngs: list[Tensor] | None = None  # K > 1: each member's global random stream
+    emas: list[EMA] | None = None  # optim.ema_decay: each member's average of its weights
     step: int = 0
     started: float = 0.0  # perf_counter() at the start of the run, earlier sessions included
     summary: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +101,12 @@ class Run:
     @property
     def schedule(self) -> Schedule:
         return self.schedules[0]
+
+    def evaluated(self, k: int) -> AbstractContextManager[Backbone]:
+        """Member k's module holding the weights a run evaluates and saves: their exponential
+        moving average under ``optim.ema_decay`` (torch-ngp's NeRF protocol), else its own."""
+        model = self.net.module(k)
+        return nullcontext(model) if self.emas is None else self.emas[k].applied(model)
 
     @contextmanager
     def rng(self, k: int) -> Iterator[None]:
@@ -168,6 +176,8 @@ def build(
         eval_chunk=chunk_size(cfg.eval_chunk, net.template, device, 1 << 18),  # GPU: <= 262k
         many=is_batched(cfg), summary=new_summary(k), rngs=rngs if k > 1 else None,
     )  # fmt: skip
+    decay = cfg.optim.get("ema_decay")
+    run.emas = None if decay is None else [EMA(net.module(i), decay) for i in range(k)]
     run.window = torch.zeros(k, dtype=torch.float64, device=device)
     run.window_terms = torch.zeros(k, dtype=torch.float64, device=device)
     if checkpoint is not None:
@@ -212,6 +222,8 @@ def restore(run: Run, ckpt: dict) -> None:
         schedule.load_state_dict(state)
     torch.set_rng_state(ckpt["torch_rng"])
     run.rngs = ckpt.get("member_rngs")
+    for ema, state in zip(run.emas or [], ckpt.get("emas") or [], strict=True):
+        ema.load_state_dict(state, run.device)
     run.step, run.summary = ckpt["step"], new_summary(run.size) | ckpt["summary"]
     for state in run.states:
         state.step = run.step
@@ -262,6 +274,7 @@ def checkpoint(run: Run, folder: Path) -> None:
             "schedules": [s.state_dict() for s in run.schedules],
             "torch_rng": torch.get_rng_state(),
             "member_rngs": run.rngs,
+            "emas": None if run.emas is None else [e.state_dict() for e in run.emas],
             "summary": run.summary,
             "window": (torch.stack([run.window, run.window_terms]), run.window_steps),
         },

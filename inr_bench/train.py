@@ -16,6 +16,7 @@ import math
 import sys
 import time
 import traceback
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +100,10 @@ def evaluate(run: Run) -> list[dict[str, float]]:
     """Each member's eval metrics by its signal's own ``evaluate``."""
     scores = []
     for k, state in enumerate(run.states):
-        model = run.net.module(k)
-        model.eval()
-        with run.rng(k):
+        with run.evaluated(k) as model, run.rng(k):
+            model.eval()
             scores.append(state.signal.evaluate(model, run.metrics, run.eval_chunk))
-        model.train()
+            model.train()
     return scores
 
 
@@ -199,6 +199,8 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> list[dict[
                 sampler.update(batch, point_loss)
             run.scheduler.step()
             events = after_step(run)
+            for k, ema in enumerate(run.emas or []):  # after surgery: reshaped tensors restart
+                ema.update(run.net.module(k))
         run.window, run.window_terms = run.window + loss, run.window_terms + terms
         run.window_steps += 1
         run.step = done = current + 1
@@ -247,14 +249,10 @@ def finish(run: Run, folder: Path, loggers: list, scores: list[dict]) -> dict:
     summary, json_logger, steps = run.summary, loggers[0], run.cfg.steps
     run.step = steps
     scores = scores or evaluate(run)  # resumed at the end: evaluate once more
-    for k in range(run.size):
-        run.net.module(k).eval()
-    if run.many:
-        media = save_grids(run.net, run.signals, folder, run.eval_chunk)
-        save_members(run.net, run.members, run.signals, folder)
-    else:
-        media = run.state.signal.save_artifacts(run.net.module(0), folder, run.eval_chunk)
-        save_model(run.net.module(0), folder / "model.pt", signal={"kind": run.state.signal.kind})
+    with ExitStack() as stack:  # the evaluated weights (EMA) in every member's module
+        for k in range(run.size):
+            stack.enter_context(run.evaluated(k)).eval()
+        media = save_artifacts(run, folder)
     curve = plot_curves(json_logger.history(), folder / "curves.png")
     media |= {"curves": curve} if curve else {}
     for lg in loggers:
@@ -280,6 +278,16 @@ def finish(run: Run, folder: Path, loggers: list, scores: list[dict]) -> dict:
         result["wall_seconds"], _scores(summarize("eval", scores)), folder,
     )  # fmt: skip
     return result
+
+
+def save_artifacts(run: Run, folder: Path) -> dict[str, Path]:
+    """Reconstructions and model.pt (a run of many: grids and members/<i>/model.pt)."""
+    if run.many:
+        save_members(run.net, run.members, run.signals, folder)
+        return save_grids(run.net, run.signals, folder, run.eval_chunk)
+    signal, model = run.state.signal, run.net.module(0)
+    save_model(model, folder / "model.pt", signal={"kind": signal.kind})
+    return signal.save_artifacts(model, folder, run.eval_chunk)
 
 
 def member_summaries(run: Run, scores: list[dict]) -> list[dict]:

@@ -103,3 +103,11 @@ def test_a_checkpoint_written_before_runs_had_members_resumes(tmp_path, monkeypa
     a = load_model(tmp_path / "straight/model.pt").state_dict()
     b = load_model(folder / "model.pt").state_dict()
     assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_the_weight_average_resumes_exactly(tmp_path, monkeypatch):
+    """optim.ema_decay: the averages are in the checkpoint; Ctrl-C then resume equals straight."""
+    overrides = [*BASE, "sampler=uniform", "++optim.ema_decay=0.9"]
+    straight = train(compose_cfg(overrides, tmp_path / "straight"))
+    resumed = interrupted_then_resumed(overrides, tmp_path / "resumed", monkeypatch)
+    assert_same_run(resumed, straight, tmp_path / "resumed")

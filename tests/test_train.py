@@ -145,3 +145,22 @@ def test_precision_and_compile_runs_learn_like_fp32(overrides, tmp_path):
 def test_unknown_precision_fails_naming_the_key(tmp_path):
     with pytest.raises(UserError, match="precision must be one of"):
         train(compose_cfg([*TINY, "precision=fp8"], tmp_path))
+
+
+@pytest.mark.parametrize("seeds", [[], ["seeds=[0,1]"]], ids=["K=1", "K=2"])
+def test_ema_weights_are_evaluated_and_saved(seeds, tmp_path):
+    """optim.ema_decay: the loop averages every member's weights after each step; evaluation and
+    model.pt use the average, the checkpoint keeps the live weights and the average."""
+    cfg = compose_cfg([*TINY, *seeds, "signal.resize=16", "steps=6", "++optim.ema_decay=0.9"])
+    with open_dict(cfg):
+        cfg.run_dir = str(tmp_path)
+    result = train(cfg)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    for k, ema in enumerate(ckpt["emas"]):
+        path = tmp_path / (f"members/{k}/model.pt" if seeds else "model.pt")
+        saved = load_model(path).state_dict()
+        live = {n: t[k] if seeds else t for n, t in ckpt["model"].items()}
+        assert ema["updates"] == 6
+        assert all(torch.equal(saved[n], t) for n, t in ema["shadow"].items())
+        assert any(not torch.equal(live[n], t) for n, t in ema["shadow"].items())
+    assert len(ckpt["emas"]) == (2 if seeds else 1) and result["steps"] == 6
