@@ -230,3 +230,67 @@ def test_a_short_fit_renders_held_out_views(one_thread):
     psnr = signal.evaluate(field, {"psnr": PSNR()}, 4096)["psnr"]
     white = np.mean([PSNR()(torch.ones(24, 24, 3), signal.test_target(k)) for k in range(4)])
     assert white < 13 and psnr > 19, (psnr, white)
+
+
+# --- the protocol through the loop, and device hygiene ------------------------------------------
+
+
+def test_the_cpu_experiment_prunes_the_density_network(tmp_path):
+    """+experiment=aire_nerf_lego_cpu on the ray-cast scene at toy size: TWD starts at 20 % of
+    the run, half of the density network's first two layers go at 70 %, and the run folder holds
+    the renders, depth maps and turntable."""
+    from conftest import TINY, compose_cfg
+
+    from inr_bench.train import train
+
+    overrides = ["+experiment=aire_nerf_lego_cpu", "signal.scene=synthetic", *TINY]
+    overrides += [
+        "steps=10",
+        "eval_every=10",
+        "backbone.hidden_features=16",
+        "backbone.hidden_layers=2",
+    ]
+    overrides += ["backbone.color_features=8", "backbone.geo_features=8", "sampler.batch_size=64"]
+    result = train(compose_cfg(overrides, tmp_path))
+    assert math.isfinite(result["eval/psnr"])
+    assert result["params"] == parameter_count(6, 4, [8, 8, 16], [8, 8, 8], 8)
+    for name in ("views.png", "depth.png", "turntable.gif", "views/000.png", "model.pt"):
+        assert (tmp_path / name).is_file(), name
+    assert load_model(tmp_path / "model.pt").spec_kwargs()["hidden_features"] == [8, 8, 16]
+
+
+def test_nerf_modules_build_tensors_on_the_device():
+    """tests/test_device.py's static check, over inr_bench/nerf/ (signals/nerf.py and
+    backbones/nerf_field.py are in its own list), and no host read-back in the renderer."""
+    import ast
+
+    from conftest import REPO
+    from test_device import host_factories
+
+    files = sorted((REPO / "inr_bench" / "nerf").glob("*.py"))
+    assert [hit for path in files for hit in host_factories(path)] == []
+    tree = ast.parse((REPO / "inr_bench" / "nerf" / "render.py").read_text())
+    reads = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in ("item", "tolist", "cpu", "numpy")
+    ]
+    assert reads == [], f"render.py reads tensors back on the host at lines {reads}"
+
+
+@pytest.mark.gpu
+def test_a_nerf_step_never_waits_for_the_gpu():
+    torch.manual_seed(0)
+    signal = NeRFSignal(resolution=8, train_views=2, test_views=1, samples=8, importance=8)
+    signal.to("cuda")
+    field = NeRFField(6, 4, FINER, FINER, 16, 1, 16, 1, geo_features=16).cuda()
+    optimizer = torch.optim.Adam(field.parameters(), lr=1e-3)
+    batch = signal.batch(torch.arange(64, device="cuda"))
+    signal.loss(field, batch).mean().backward()  # warm-up: lazy CUDA initialisation
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        optimizer.zero_grad()
+        signal.loss(field, batch).mean().backward()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    optimizer.step()
