@@ -158,3 +158,20 @@ def test_a_small_siren_fits_the_synthetic_field_and_draws_the_map(tmp_path):
     result = train(compose_cfg(overrides, tmp_path))
     assert result["eval/psnr"] > 30 and result["eval/psnr_weighted"] > 30, result
     assert (tmp_path / "sphere.png").stat().st_size > 0
+
+
+def test_ws_era5_fits_a_file_of_the_era5_folder(tmp_path, monkeypatch):
+    """The paper-scale experiment picks signal.item of the sorted split folder under the root."""
+    split = tmp_path / "root" / "era5" / "era5_temp2m_16x_test"
+    split.mkdir(parents=True)
+    for k in range(2):
+        coinpp_file(split / f"{k}.npz", temperature=np.full((5, 8), 250.0 + 10 * k) + np.eye(5, 8))
+    monkeypatch.setenv("INR_BENCH_DATA", str(tmp_path / "root"))
+    tiny = ["steps=3", "eval_every=3", "backbone.hidden_features=16", "signal.item=1"]
+    cfg = compose_cfg(["+experiment=ws_era5", *TINY, *tiny], tmp_path / "run")
+    result = train(cfg)
+    assert math.isfinite(result["eval/psnr"])
+    signal = SphereSignal("era5", pattern="era5_temp2m_16x_test/*.npz", item=1, value_bounds=[0, 1])
+    assert signal.values.min() == 260.0  # the second file, unnormalised by these bounds
+    with pytest.raises(UserError, match=r"signal\.item=2: .* has 2 files"):
+        SphereSignal("era5", pattern="era5_temp2m_16x_test/*.npz", item=2)

@@ -11,7 +11,8 @@ Metrics (conf/metrics/sphere.yaml): ``psnr``, the paper's training PSNR (every g
 counts the same), and ``psnr_weighted``, each point weighted by cos φ, the area of its cell on
 the sphere (an equiangular grid has as many points at 80° as at the equator).
 
-Sources: a file read by ``sphere_io`` (NPY, NPZ, NetCDF), a dataset item ("era5/<name>"), or
+Sources: a file read by ``sphere_io`` (NPY, NPZ, NetCDF), a folder (the ``item``-th of its
+files matching ``pattern``: ``field=era5 pattern="era5_temp2m_16x_test/*.npz"``), or
 ``synthetic``: a sum of real spherical harmonics up to ``synthetic_degree`` with seeded
 coefficients, on a ``synthetic_shape`` equiangular grid, for tests and laptops.
 
@@ -75,6 +76,22 @@ def harmonic_field(
     return lat, lon, field, coefficients
 
 
+def field_file(field: str, pattern: str, item: int) -> Path:
+    """The file ``field`` names, or, for a folder (the era5 dataset), the ``item``-th of its
+    files matching ``pattern`` in sorted order (COIN++'s loader sorts them too)."""
+    path = data.resolve(field, "signal.field")
+    if path.is_dir():
+        files = sorted(p for p in path.glob(pattern) if p.name.lower().endswith(SUFFIXES))
+        if not files:
+            raise UserError(f"signal.pattern={pattern!r}: no {'/'.join(SUFFIXES)} file in {path}")
+        if not -len(files) <= item < len(files):
+            raise UserError(f"signal.item={item}: {path}/{pattern} has {len(files)} files")
+        return files[item]
+    if not path.name.lower().endswith(SUFFIXES):
+        raise UserError(f"signal.field: {path} is not a {'/'.join(SUFFIXES)} file")
+    return path
+
+
 class SphereSignal(Signal):
     """coords (M, 3) on the unit sphere, values (M, 1): the grid's M valid points (all H·W unless
     NaNs are masked). ``grid`` (H, W) is the field on [0, 1] (NaN where masked), ``weight``
@@ -87,6 +104,8 @@ class SphereSignal(Signal):
     def __init__(
         self,
         field: str = "synthetic",
+        pattern: str = "*",
+        item: int = 0,
         variable: str = "temperature",
         lat_key: str = "latitude",
         lon_key: str = "longitude",
@@ -108,7 +127,7 @@ class SphereSignal(Signal):
             lat, lon, grid, _ = harmonic_field(synthetic_shape, synthetic_degree, seed)
             where = "synthetic"
         else:
-            path = data.resolve(field, "signal.field", kind="field", suffixes=SUFFIXES)
+            path = field_file(field, pattern, item)
             lat, lon, grid = read_grid(path, variable, lat_key, lon_key, time_index)
             where = f"{path}:{variable}"
         valid = self._check_nans(grid, where, nan_policy)
