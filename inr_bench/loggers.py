@@ -188,8 +188,9 @@ class WandbLogger:
         self.run.log(metrics, step=step)
 
     def log_media(self, media: dict[str, Path], step: int) -> None:
-        """PNG -> wandb.Image, GLB/GLTF/OBJ/STL -> wandb.Object3D, WAV -> wandb.Audio. A PLY
-        mesh goes as GLB, unless the same mesh is already there as a type W&B shows."""
+        """PNG -> wandb.Image, GLB/GLTF/OBJ/STL -> wandb.Object3D, WAV -> wandb.Audio, GIF ->
+        wandb.Video. A PLY mesh goes as GLB, unless the same mesh is already there as a type W&B
+        shows."""
         paths = {k: Path(v) for k, v in media.items()}
         shown = {p.with_suffix("") for p in paths.values() if p.suffix in MESH_TYPES}
         with tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +211,8 @@ class WandbLogger:
             return self.wandb.Object3D(str(path))
         if path.suffix == ".wav":
             return self.wandb.Audio(str(path))
+        if path.suffix == ".gif":  # NeRF turntables
+            return self.wandb.Video(str(path))
         return None
 
     def finish(self) -> None:

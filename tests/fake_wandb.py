@@ -42,6 +42,10 @@ class Audio(_Media):
     pass
 
 
+class Video(_Media):
+    pass
+
+
 class _Config(dict):
     def update(self, values, allow_val_change=False):
         super().update(values)

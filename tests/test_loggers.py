@@ -137,7 +137,8 @@ def test_wandb_logger_sends_images_meshes_and_audio(wandb_calls, tmp_path):
     box = trimesh.creation.box()
     for name in ("mesh.ply", "mesh.glb", "alone.ply"):
         box.export(tmp_path / name)
-    media = {k: tmp_path / f for k, f in [("recon", "a.png"), ("wav", "r.wav"), ("model", "m.pt")]}
+    named = [("recon", "a.png"), ("wav", "r.wav"), ("model", "m.pt"), ("turntable", "t.gif")]
+    media = {k: tmp_path / f for k, f in named}
     for path in media.values():
         path.write_bytes(b"x")
     media |= {"mesh": tmp_path / "mesh.ply", "mesh_3d": tmp_path / "mesh.glb"}
@@ -159,6 +160,7 @@ def test_wandb_logger_sends_images_meshes_and_audio(wandb_calls, tmp_path):
         "data": {
             "media/recon": "Image",
             "media/wav": "Audio",
+            "media/turntable": "Video",
             "media/mesh_3d": "Object3D",
             "media/other": "Object3D",
         },
