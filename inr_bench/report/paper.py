@@ -124,6 +124,28 @@ PAPER = {
             "FINER AIRe": "0.88 / 0.95 / 0.73 / 1.10 / 0.76",
         },
     },
+    "ws_table1_era5": {  # weight scaling Table 1, Spherical / ERA5 column; Table 4 at 15k steps
+        "source": "WS Table 1 (ERA5, 5 × 256, PSNR dB, 5k steps, 10 samples × 5 seeds); "
+        "Table 4 (15k steps)",
+        "rows": {
+            "Xavier Uniform": "4.11 ± 0.66; 7.10 ± 1.02 (15k)",
+            "ReLU + P.E.": "33.30 ± 0.54; 41.32 ± 0.16 (15k)",
+            "FFN": "38.69 ± 0.27; 45.27 ± 0.12 (15k)",
+            "SIREN init.": "38.72 ± 0.07; 44.42 ± 0.32 (15k)",
+            "GaussNet": "38.56 ± 0.51; 44.15 ± 0.12 (15k)",
+            "WIRE": "31.27 ± 0.53; 45.13 ± 0.42 (15k)",
+            "NFSL": "38.92 ± 0.07; 45.10 ± 0.08 (15k)",
+            "Weight scaling": "45.28 ± 0.03; 49.63 ± 0.14 (15k)",
+        },
+    },
+    "aire_table1_sdf": {  # AIRe Table 1, SDF (Stanford) column: CD (x10^2), SIREN [256, 256, 256]
+        "source": "AIRe Table 1 (CD ×10²: Armadillo / Bunny / Dragon / Buddha / Lucy)",
+        "rows": {
+            "SIREN Large": "0.62 / 0.76 / 0.73 / 0.59 / 0.92",
+            "SIREN AIRe": "0.63 / 0.71 / 0.61 / 0.56 / 0.58 (35.00 / 30.86 / 26.83 / 33.14 / "
+            "39.09 %)",
+        },
+    },
     "sasnet_table3": {  # SASNet Table 3: SDF, squared Chamfer; IoU (BACON's evaluation)
         "source": "SASNet Table 3 (Chamfer; IoU: Armadillo / Dragon / Lucy / Thai / mean)",
         "rows": {
