@@ -17,45 +17,43 @@ HEAD = ["row", "paper", "table", "row (paper)", "metric", "ours", "n", "paper's"
         "tolerance", "verdict", "budget", "runs"]  # fmt: skip
 
 
-def number(value: float | None, like: float) -> str:
-    """``value`` with the decimals that suit numbers of the size of ``like`` (the paper's):
-    2 for PSNR-sized numbers, 4 for SSIM / IoU, 3 significant digits for tiny Chamfer values."""
+def number(value: float | None, metric: str) -> str:
+    """``value`` with the decimals its metric is published with: 2 for PSNR (dB), 3
+    significant digits for Chamfer distances, 4 for SSIM and IoU."""
     if value is None:
         return "–"
-    if abs(like) >= 1:
+    if "psnr" in metric:
         return f"{value:.2f}"
-    return f"{value:.4f}" if abs(like) >= 1e-2 or like == 0 else f"{value:.3g}"
+    return f"{value:.3g}" if "chamfer" in metric else f"{value:.4f}"
 
 
 def ours(result: Result) -> str:
-    like = result.row.published.value
+    metric = result.row.metric
     if result.mean is None:
         return "–"
-    spread = f" ± {number(result.std, like)}" if result.std is not None else ""
-    return number(result.mean, like) + spread
+    spread = f" ± {number(result.std, metric)}" if result.std is not None else ""
+    return number(result.mean, metric) + spread
 
 
 def delta(result: Result) -> str:
     d = result.delta
-    return (
-        "–" if d is None else ("+" if d >= 0 else "−") + number(abs(d), result.row.published.value)
-    )
+    return "–" if d is None else ("+" if d >= 0 else "−") + number(abs(d), result.row.metric)
 
 
 def coverage(result: Result) -> str:
     """n runs, and the items covered out of those --run would train when fewer."""
     launch = result.row.launch.get(result.budget, ())
     text = str(len(result.values))
-    if launch and len(set(result.items) & set(launch)) < len(launch):
+    if result.values and len(set(result.items) & set(launch)) < len(launch):
         text += f" ({len(result.items)}/{len(launch)} items)"
     return text
 
 
 def cells(result: Result) -> list[str]:
-    row, paper = result.row, result.row.published.value
+    row = result.row
     return [row.id, row.paper, row.table, row.row, row.metric, ours(result), coverage(result),
-            number(paper, paper), delta(result), str(row.tolerance[result.budget]),
-            result.verdict, result.budget]  # fmt: skip
+            number(row.published.value, row.metric), delta(result),
+            str(row.tolerance[result.budget]), result.verdict, result.budget]  # fmt: skip
 
 
 def link(target: Path, base: Path, text: str) -> str:
