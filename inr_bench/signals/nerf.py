@@ -226,7 +226,7 @@ class NeRFSignal(Signal):
         frames = []
         for k in range(self.turntable_frames):
             angle = 2 * math.pi * k / self.turntable_frames
-            eye = radius * torch.tensor(  # host: a camera position, moved by render_view
+            eye = radius * self.test_poses.new_tensor(
                 [math.cos(0.52) * math.cos(angle), math.cos(0.52) * math.sin(angle), math.sin(0.52)]
             )
             rgb = self.render_view(model, look_at(eye), chunk)[0]
