@@ -38,10 +38,18 @@ def test_every_init_has_a_compatibility_entry():
 
 @functools.lru_cache
 def configs(option: str, init: str = "native"):
-    small = ["backbone.hidden_features=16"]
+    small = SMALL.get(option, ["backbone.hidden_features=16"])
     small += ["backbone.embedding_size=null"] if option.startswith("sasnet") else []  # = 16
     cfg = compose_cfg([f"backbone={option}", f"init={init}", *small])
     return cfg.backbone, cfg.init
+
+
+# options whose defaults are image-sized: a few Gaussians, kernels, mask nodes (any in_dim)
+SMALL = {
+    "gaussian_image": ["backbone.num_gaussians=20", "backbone.resolution=4"],
+    "neurbf": ["backbone.hidden_features=16", "backbone.kernels_per_axis=3"],
+    "sape": ["backbone.hidden_features=16", "backbone.mask_resolution=5"],
+}
 
 
 def build(option: str, init: str = "native", in_dim: int = 2, out_dim: int = 3, seed: int = 0):
@@ -55,6 +63,8 @@ def expected_parameters(option: str, d: int, o: int) -> int:
     """Closed-form trainable scalars of the option's config with width 16; a new backbone
     option needs its formula here (counting the model's own tensors would test nothing)."""
     cfg = configs(option)[0]
+    if option == "gaussian_image":  # mean, Cholesky factor, colour per Gaussian
+        return cfg.num_gaussians * (d + d * (d + 1) // 2 + o)
     w, hidden = 16, cfg.hidden_layers
     body = hidden * (w * w + w) + (w * o + o)  # hidden layers + linear output
     if option == "wire":
@@ -66,6 +76,16 @@ def expected_parameters(option: str, d: int, o: int) -> int:
         return 2 * cfg.num_frequencies * w + w + body
     if option == "pemlp":
         return d * (2 * cfg.num_octaves + cfg.include_input) * w + w + body
+    if option == "sape":  # masked Fourier features keep x: d + 2m inputs
+        return (d + 2 * cfg.num_frequencies) * w + w + body
+    if option == "neurbf":  # kernel features, hash grid, bias, MLP (frozen kernels)
+        f, levels, lo, hi = cfg.rbf_features, cfg.grid_levels, cfg.grid_min_res, cfg.grid_max_res
+        growth = math.exp((math.log(hi) - math.log(lo)) / (levels - 1))  # Instant-NGP eq. 2
+        res = [math.floor(lo * growth**level) for level in range(levels)]
+        table = sum(min((r + 1) ** d, 2**cfg.grid_log2_size) for r in res) * cfg.grid_features
+        width = f + levels * cfg.grid_features
+        mlp = width * w + w + (hidden - 1) * (w * w + w) + w * o + o
+        return cfg.kernels_per_axis**d * f + table + width + mlp
     if option in ("siren", "finer", "gauss", "relu_mlp"):
         return d * w + w + body
     if option == "nerf_field":  # density d -> widths -> 1 + g; colour (view + g) -> widths -> o - 1
