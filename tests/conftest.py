@@ -37,6 +37,10 @@ TINY_SIGNAL = {
     },
     "inr_bench.signals.occupancy.OccupancySignal": ["signal.resolution=16", "signal.render=false"],
     "inr_bench.signals.volume.VolumeSignal": ["signal.resize=[9,11,9]"],
+    "inr_bench.signals.sphere.SphereSignal": [
+        "signal.synthetic_shape=[12,24]",
+        "signal.synthetic_degree=4",
+    ],
     "inr_bench.signals.nerf.NeRFSignal": [
         "signal.resolution=8",
         "signal.train_views=4",

@@ -64,15 +64,22 @@ def harmonic_field(
     shape: Sequence[int], degree: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[tuple[int, int], float]]:
     """(lat, lon, field (H, W), coefficients {(n, m): c}): Σ c_nm Y_n^m with c ~ N(0, 1/(n+1)),
-    degrees n ≤ ``degree``, on the equiangular grid of ``shape``."""
+    degrees n ≤ ``degree``, on the equiangular grid of ``shape``. Degrees above the grid's
+    Nyquist (n > W/2) alias, as the subsampled ERA5 grids do."""
+    from scipy.special import sph_harm_y
+
     rng = np.random.default_rng(seed)
     lat, lon = equiangular_axes((int(shape[0]), int(shape[1])))
-    coefficients = {
-        (n, m): float(rng.normal(0.0, 1.0 / (n + 1)))
-        for n in range(degree + 1)
-        for m in range(-n, n + 1)
-    }
-    field = sum(c * real_harmonic(n, m, lat, lon) for (n, m), c in coefficients.items())
+    polar, azimuth = np.meshgrid(np.radians(90.0 - lat), np.radians(lon), indexing="ij")
+    field, coefficients = np.zeros(polar.shape), {}
+    for n in range(degree + 1):
+        orders = np.arange(n + 1)[:, None, None]
+        y = sph_harm_y(n, orders, polar, azimuth)  # (n + 1, H, W): all orders m >= 0 at once
+        signs = math.sqrt(2) * (-1.0) ** orders
+        real = np.concatenate([(signs * y.imag)[:0:-1], y.real[:1], (signs * y.real)[1:]])
+        c = rng.normal(0.0, 1.0 / (n + 1), size=2 * n + 1)  # orders -n .. n
+        field += np.tensordot(c, real, axes=1)
+        coefficients.update({(n, m): float(c[m + n]) for m in range(-n, n + 1)})
     return lat, lon, field, coefficients
 
 
