@@ -1,7 +1,11 @@
-"""SASNet Table 4 (ablation) and Table 1 (baselines at equal parameters) at a chosen scale.
+"""SASNet Table 4 (ablation), Table 1 (baselines at equal parameters), Fig. 4 (toy image),
+Fig. 6 (PSNR against parameters on Kodak) and the supplement's efficiency table.
 
     python scripts/reproduce_sasnet.py --images 4                   # CPU scale (sasnet_div2k_cpu)
     python scripts/reproduce_sasnet.py --experiment sasnet_div2k --images 16   # paper scale (GPU)
+    python scripts/reproduce_sasnet.py --fig4                       # toy image, ~11 K parameters
+    python scripts/reproduce_sasnet.py --fig6                       # Kodak, one curve per method
+    python scripts/reproduce_sasnet.py --efficiency                 # supp. §4, side by side
 
 Rows (each an ordinary run folder ``<out>/<row>/<image>``; the table is rebuilt from the folders
 by ``scripts/make_table.py``):
@@ -9,9 +13,11 @@ by ``scripts/make_table.py``):
 - Table 4: ``none`` (SASNet's widths, trained SIREN first layer, no masks), ``FEmbed`` (frozen
   lattice embedding, no masks), ``FEmbed+h1`` (+ the embedding's masks), ``h1,h2,h3`` (all masks,
   no frozen embedding), ``all`` (= SASNet).
-- Table 1: ``SIREN`` and ``FINER`` with three sine layers whose width gives as many trainable
-  parameters as SASNet (hash grid and decoder included), same omega_0, lr and steps; FINER's
-  bias scale 0 as SASNet's comparison sets it (supp. "Additional implementation details").
+- Table 1: ``SIREN``, ``FFN``, ``SAPE``, ``WIRE``, ``FINER``, ``GaussianImage``, ``NeuRBF``, each
+  with its capacity knob set so that it has as many trainable parameters as SASNet (hash grid and
+  decoder included; scripts/sasnet_baselines.py), with the settings of SASNet supp. §3.2 and of
+  each method's released code (docs/protocols.md); FINER's bias scale 0 as SASNet's comparison.
+  GaussianImage trains as many steps as the others here (the paper: 10x, 50 K).
 
 Metrics: PSNR, SSIM, PSNR_edge and noisiness (metrics=image_edges).
 """
@@ -28,6 +34,8 @@ from hydra.utils import instantiate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_table  # noqa: E402
+import sasnet_baselines  # noqa: E402
+import sasnet_figures  # noqa: E402
 
 from inr_bench.build import compose_config  # noqa: E402
 
@@ -38,7 +46,7 @@ TABLE4 = {
     "h1,h2,h3": ["backbone.embedding=siren", "backbone.mask_layers=[0,1,2]"],
     "all": [],
 }
-BASELINES = ("SIREN", "FINER")
+BASELINES = ("SIREN", "FFN", "SAPE", "WIRE", "FINER", "GaussianImage", "NeuRBF")
 
 
 def trainable(cfg) -> int:
@@ -63,17 +71,20 @@ def main() -> None:
         action="store_true",
         help="train each row's images at once as one batched model (pays on a GPU)",
     )
-    parser.add_argument("--rows", default="none,FEmbed,FEmbed+h1,all,SIREN,FINER")
+    parser.add_argument(
+        "--rows", default=",".join(["none", "FEmbed", "FEmbed+h1", "all", *BASELINES])
+    )
+    sasnet_figures.add_arguments(parser)
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "disabled")
+    if sasnet_figures.run(args):  # --fig4 / --fig6 / --efficiency
+        return
     base = [f"+experiment={args.experiment}", "logger=none", *args.overrides]
-    width = equal_width(trainable(compose_config(base)))
-    rows = dict(TABLE4)
-    for name in BASELINES:  # three sine layers (hidden_layers=2) as SASNet's FEmb + 2 hidden
-        rows[name] = [f"backbone={name.lower()}", "backbone.hidden_layers=2"]
-        rows[name] += ["backbone.first_bias_scale=0"] if name == "FINER" else []  # supp. §3
-        rows[name] += [f"backbone.hidden_features={width}"]
+    cfg = compose_config(base)
+    size = cfg.signal.crop or 512  # the experiments' images: a crop, or DIV2K's 512^2
+    names = [r for r in args.rows.split(",") if r in BASELINES]
+    rows = dict(TABLE4) | sasnet_baselines.rows_at(base, trainable(cfg), size, cfg.steps, names)
     refs = make_table.div2k(args.images)
     make_table.run_rows(base, rows, args.rows.split(","), refs, args.out, batched=args.batched)
     metrics = ["eval/psnr", "eval/ssim", "eval/psnr_edge", "eval/noisiness", "step_ms"]
