@@ -143,3 +143,20 @@ def test_neurbf_stacks_and_the_others_refuse_batched_runs():
     sapes = [SAPE(2, 3, 8, 1, num_frequencies=4, mask_resolution=3) for _ in range(2)]
     with pytest.raises(UserError, match="SAPE cannot be trained in a batched run"):
         stacked_forward(sapes, x)
+
+
+def test_sape_trains_through_the_loop_with_its_schedule(tmp_path):
+    """schedule=sape feeds the progression from the run's own training points; the progress
+    is a buffer, so model.pt carries it."""
+    from conftest import TINY, compose_cfg
+
+    from inr_bench.backbones import load_model
+    from inr_bench.train import train
+
+    small = [*TINY, "signal.resize=16", "steps=4", "eval_every=4", "backbone=sape",
+             "backbone.mask_resolution=16", "backbone.progression_steps=4"]  # fmt: skip
+    train(compose_cfg([*small, "schedule=sape"], tmp_path / "fed"))
+    progress = load_model(tmp_path / "fed" / "model.pt").progress
+    assert progress.max() == 1.0  # 4 steps above the threshold: fully open there
+    with pytest.raises(UserError, match="add schedule=sape"):
+        train(compose_cfg(small, tmp_path / "unfed"))

@@ -54,6 +54,11 @@ class SAPE(ReluMLP):
                 "backbone.mask_resolution must be >= 2, progression_steps and num_frequencies "
                 f">= 1; got {mask_resolution}, {progression_steps}, {num_frequencies}"
             )
+        if mask_resolution**in_dim > 1 << 26:
+            raise UserError(
+                f"backbone.mask_resolution={mask_resolution} gives {mask_resolution}^{in_dim} mask"
+                f" nodes in {in_dim}-D: give about the signal's samples per axis (e.g. 128)"
+            )
         self.num_frequencies, self.sigma = int(num_frequencies), float(sigma)
         self.mask_resolution, self.threshold = int(mask_resolution), float(threshold)
         self.progression_steps = int(progression_steps)
