@@ -31,6 +31,7 @@ SCHEDULE = {
     "prune_twd": [*LATTICE, "schedule.wd_steps=5", "schedule.rec_steps=5"],
     "rigl": ["schedule.delta=5", "schedule.sparsity=0.5"],
     "depgraph": ["schedule.channel_ratio=0.25"],
+    "sape": ["backbone=sape", "backbone.mask_resolution=16", "backbone.progression_steps=30"],
 }
 INTERRUPT_AT = 11  # SIGINT arrives inside step 12: the checkpoint is at step 12
 
