@@ -259,6 +259,24 @@ def test_the_cpu_experiment_prunes_the_density_network(tmp_path):
     assert load_model(tmp_path / "model.pt").spec_kwargs()["hidden_features"] == [8, 8, 16]
 
 
+@pytest.mark.slow
+def test_the_lego_experiment_smoke_runs_on_a_blender_format_stand_in(tmp_path, monkeypatch):
+    """`+experiment=aire_nerf_lego debug=smoke` on a data root whose nerf_synthetic/lego is a
+    tiny Blender-format scene written here: the paper's field and schedule, read from disk."""
+    from conftest import TINY, compose_cfg
+
+    from inr_bench.train import train
+
+    write_scene(tmp_path / "root" / "nerf_synthetic" / "lego", size=16, frames=8)
+    monkeypatch.setenv("INR_BENCH_DATA", str(tmp_path / "root"))
+    # an experiment comes after debug=smoke in the defaults: its steps win unless given here
+    overrides = ["+experiment=aire_nerf_lego", *TINY, "steps=10", "eval_every=10"]
+    overrides += ["backbone.color_features=8", "backbone.geo_features=8"]
+    result = train(compose_cfg(overrides, tmp_path / "run"))
+    assert math.isfinite(result["eval/psnr"]) and result["steps"] == 10
+    assert load_model(tmp_path / "run" / "model.pt").spec_kwargs()["hidden_features"] == [16, 16]
+
+
 def test_nerf_modules_build_tensors_on_the_device():
     """tests/test_device.py's static check, over inr_bench/nerf/ (signals/nerf.py and
     backbones/nerf_field.py are in its own list), and no host read-back in the renderer."""
