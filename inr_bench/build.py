@@ -46,6 +46,7 @@ def check_config(cfg: DictConfig) -> None:
     for key in ("chunk", "eval_chunk"):
         if cfg[key] != "auto" and (not isinstance(cfg[key], int) or cfg[key] <= 0):
             raise UserError(f"{key} must be 'auto' or a positive integer, got {cfg[key]!r}")
+    check_many(cfg)
 
 
 def lr_factor(step: int, steps: int, decay: float | None) -> float:
@@ -138,6 +139,7 @@ def build(
     ``checkpoint``, the networks have its shapes (a schedule may have changed them) and every
     part its saved state."""
     device = device or pick_device(cfg.device)
+    check_many(cfg)
     metrics = {k: instantiate(m) for k, m in cfg.metrics.items()}
     members = expand_members(cfg)
     built, rngs = [], []
@@ -155,7 +157,6 @@ def build(
     if checkpoint is not None and checkpoint["spec"] != models[0].spec():
         models = [build_model(checkpoint["spec"]) for _ in models]
     net = Networks(models).to(device)
-    check_many(cfg, net, [b[2] for b in built], [b[3] for b in built])
     precision.configure(cfg.precision)
     precision.compile_model(net.template, cfg.compile, signals[0].needs_input_grad)
     optimizer = instantiate(cfg.optim.optimizer)(net.param_groups())
@@ -185,16 +186,18 @@ def build(
     return run
 
 
-def check_many(cfg: DictConfig, net: Networks, samplers: list, schedules: list) -> None:
-    """Refuse, at start-up, what K > 1 members cannot do together, with the reason."""
-    if net.size == 1:
+def check_many(cfg: DictConfig) -> None:
+    """Refuse, before a run folder is claimed, what K > 1 members cannot do together, with the
+    reason."""
+    if len(expand_members(cfg)) == 1:
         return
     if cfg.compile:
         raise UserError(
-            "compile=true trains one network: torch.compile does not trace the vmapped forward "
-            "of stacked members; use compile=false, or train the members one by one"
+            "compile=true compiles one network: under the vmapped forward of stacked members the "
+            "compiled backbone runs eagerly (same outputs, no gain); use compile=false, or train "
+            "the members one by one"
         )
-    schedule = schedules[0]
+    schedule = instantiate(cfg.schedule)
     if isinstance(schedule, OWN_OPTIMIZER):
         raise UserError(
             f"{type(schedule).__name__} runs through a library (rigl-torch, torch-pruning) that "

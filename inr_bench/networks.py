@@ -53,7 +53,7 @@ class Networks:
     def __init__(self, models: list[Backbone]) -> None:
         if not models:
             raise UserError("a run needs at least one network")
-        spec = models[0].spec()
+        spec = models[0].spec() if len(models) > 1 else None
         for i, model in enumerate(models[1:], start=1):
             if model.spec() != spec:
                 raise UserError(

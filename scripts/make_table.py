@@ -56,7 +56,7 @@ def last_logged(series: Path) -> dict:
 
 
 def load_runs(root: Path) -> list[dict]:
-    """Every run below ``root``; a batched run (``inr_bench/batched``) counts as its members."""
+    """Every run below ``root``; a run of many networks counts as its members."""
     runs = []
     for metrics in sorted(root.rglob("metrics.json")):
         config = metrics.with_name("config.yaml")
@@ -171,8 +171,9 @@ def run_rows(
     ``label(row)``. Finished runs (metrics.json) are the record and are skipped; an interrupted
     one (checkpoint.pt) is resumed, so the script can be run again until it is done.
 
-    ``batched``: each row trains all its refs at once as one batched run (``<out>/<row>/batched``,
-    inr_bench/batched) where the row's parts allow it, and one run per ref where they do not."""
+    ``batched``: each row trains all its refs at once as one run of many networks
+    (``<out>/<row>/batched``) where the row's parts allow it, and one run per ref where they do
+    not."""
     from inr_bench.build import compose_config
     from inr_bench.errors import UserError
     from inr_bench.train import train
@@ -189,7 +190,7 @@ def run_rows(
             try:
                 report(f"{len(refs)} batched", train(compose_config(overrides, folder, label(row))))
                 continue
-            except UserError as err:  # parts the batched loop does not support: one run each
+            except UserError as err:  # parts many networks cannot train together: one run each
                 print(f"{row}: not batched ({err}); one run per signal", flush=True)
         if (folder / "metrics.json").exists():
             continue

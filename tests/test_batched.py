@@ -178,7 +178,7 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
         (["schedule=rigl"], "one network and one optimizer"),
         (["schedule=depgraph"], "one network and one optimizer"),
         (["schedule=aire", "schedule.prune_rule=threshold"], "prune_rule=selected"),
-        (["++compile=true"], "vmapped"),
+        (["++compile=true"], "runs eagerly"),
         (["seeds=[0,0]"], "twice"),
         (["signal.image=[skimage:astronaut,skimage:coffee]", "signal.resize=[16,20]"], None),
         (["signal.image=[skimage:astronaut,skimage:camera]"], "identical shapes"),

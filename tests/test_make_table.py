@@ -56,14 +56,14 @@ def test_keys_only_in_the_series_come_from_its_last_record(tmp_path):
 
 def test_run_rows_batches_what_it_can_and_tables_read_the_members(tmp_path):
     """--batched: a row of supported parts is one batched run whose members the table counts
-    as runs of their own (same numbers as single runs); a row the batched loop refuses
-    (sampler=evos) falls back to one run per image."""
+    as runs of their own (same numbers as single runs); a row that many networks cannot train
+    together (schedule=rigl) falls back to one run per image."""
     refs = ["skimage:astronaut", "skimage:coffee"]
     base = [*TINY, "steps=4", "eval_every=4", "signal.resize=16", "signal.crop=null"]
-    rows = {"plain": [], "evos": ["sampler=evos"]}
-    make_table.run_rows(base, rows, ["plain", "evos"], refs, tmp_path, batched=True)
+    rows = {"plain": [], "rigl": ["schedule=rigl", "schedule.delta=2"]}
+    make_table.run_rows(base, rows, ["plain", "rigl"], refs, tmp_path, batched=True)
     assert (tmp_path / "plain/batched/metrics.json").is_file()
-    assert sorted(p.name for p in (tmp_path / "evos").iterdir()) == ["astronaut", "coffee"]
+    assert sorted(p.name for p in (tmp_path / "rigl").iterdir()) == ["astronaut", "coffee"]
     runs = make_table.load_runs(tmp_path)
     batched = [r for r in runs if r["cfg"]["name"] == "plain"]
     assert sorted(r["cfg"]["signal"]["image"] for r in batched) == refs

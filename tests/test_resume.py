@@ -36,7 +36,8 @@ SCHEDULE = {
 INTERRUPT_AT = 11  # SIGINT arrives inside step 12: the checkpoint is at step 12
 
 
-def interrupted_then_resumed(overrides: list[str], folder, monkeypatch) -> dict:
+def interrupted(overrides: list[str], folder, monkeypatch) -> None:
+    """The run stopped by a real SIGINT inside step 12 (checkpoint at step 12)."""
     step = loop.run_step
 
     def sigint_inside_a_step(run, *args, **kwargs):
@@ -48,6 +49,10 @@ def interrupted_then_resumed(overrides: list[str], folder, monkeypatch) -> dict:
     with pytest.raises(RunInterrupted, match="at step 12"):
         train(compose_cfg(overrides, folder))
     monkeypatch.setattr(loop, "run_step", step)
+
+
+def interrupted_then_resumed(overrides: list[str], folder, monkeypatch) -> dict:
+    interrupted(overrides, folder, monkeypatch)
     return train(compose_cfg([*overrides, "resume=true"], folder))
 
 
@@ -82,17 +87,7 @@ def test_a_checkpoint_written_before_runs_had_members_resumes(tmp_path, monkeypa
     overrides = [*BASE, "sampler=uniform"]
     straight = train(compose_cfg(overrides, tmp_path / "straight"))
     folder = tmp_path / "resumed"
-    step = loop.run_step
-
-    def sigint_inside_a_step(run, *args, **kwargs):
-        if run.step == INTERRUPT_AT:
-            os.kill(os.getpid(), signal.SIGINT)
-        return step(run, *args, **kwargs)
-
-    monkeypatch.setattr(loop, "run_step", sigint_inside_a_step)
-    with pytest.raises(RunInterrupted):
-        train(compose_cfg(overrides, folder))
-    monkeypatch.setattr(loop, "run_step", step)
+    interrupted(overrides, folder, monkeypatch)
     ckpt = torch.load(folder / "checkpoint.pt", weights_only=False)
     old = {k: v for k, v in ckpt.items() if k not in ("samplers", "schedules", "window")}
     old |= {"sampler": ckpt["samplers"][0], "schedule": ckpt["schedules"][0]}
