@@ -91,13 +91,19 @@ def scale_of(experiment: str) -> float:
 
 
 def rows_at(
-    base: list[str], target: int, size: int, steps: int, names: list[str] | None = None
+    base: list[str],
+    target: int,
+    size: int,
+    steps: int,
+    names: list[str] | None = None,
+    sasnet: tuple[str, ...] = (),
 ) -> dict[str, list[str]]:
     """Row -> overrides (the knob set) with about ``target`` parameters; ``base`` names its
-    experiment (``+experiment=...``)."""
+    experiment (``+experiment=...``); ``sasnet``: overrides of the SASNet row alone."""
     experiment = next(o.partition("=")[2] for o in base if o.startswith("+experiment="))
     rows = {}
     for name, (overrides, knob) in methods(size, steps, scale_of(experiment)).items():
+        overrides = [*overrides, *sasnet] if name == "SASNet" else overrides
         if names is None or name in names:
             low = 2 if knob.endswith("kernels_per_axis") else 1
             value = match([*base, *overrides], knob, target, low=low)

@@ -24,8 +24,8 @@ from inr_bench.step import train_step
 # supp. Table 2 (RTX A6000, 512^2 image, batch 262 144): average step time (µs), peak memory (MiB)
 PAPER_EFFICIENCY = {"SIREN": (29224, 2075.50), "SASNet": (43107, 3031.60)}
 # SASNet at small sizes (Fig. 4's ~11 K parameters): a smaller grid and decoder (our choice)
-SMALL_SASNET = ["backbone.grid.levels=4", "backbone.grid.log2_size=8", "backbone.decoder_hidden=16",
-                "backbone.embedding_size=64"]  # fmt: skip
+SMALL_SASNET = ("backbone.grid.levels=4", "backbone.grid.log2_size=8", "backbone.decoder_hidden=16",
+                "backbone.embedding_size=64")  # fmt: skip
 
 
 def add_arguments(parser) -> None:
@@ -84,9 +84,9 @@ def fig4(args) -> None:
     target = np.asarray(Image.open(path), dtype=np.float32) / 255  # as the signal reads it
     base = ["+experiment=sasnet_div2k_cpu", "logger=none", f"steps={args.steps}",
             f"eval_every={args.steps}", "signal.crop=null", "signal.resize=null",
-            *SMALL_SASNET, *args.overrides]  # fmt: skip
+            *args.overrides]  # fmt: skip
     names = args.methods.split(",")
-    rows = sasnet_baselines.rows_at(base, 11000, args.size, args.steps, names)
+    rows = sasnet_baselines.rows_at(base, 11000, args.size, args.steps, names, SMALL_SASNET)
     results = train_rows(base, rows, [str(path)], out)
     coords = grid(args.size, args.size)
     errors, masks, scores = {}, {}, {}
@@ -144,9 +144,9 @@ def fig6(args) -> None:
     targets = [int(p) for p in args.params.split(",")]
     # SASNet grows by its SIREN part alone (§4.1.3): one grid and decoder for the whole curve,
     # the small one when the smallest model could not hold the full one
-    base = kodak_base(args) + (SMALL_SASNET if min(targets) < 20000 else [])
+    base, small = kodak_base(args), SMALL_SASNET if min(targets) < 20000 else ()
     for target in targets:
-        rows = sasnet_baselines.rows_at(base, target, args.size, args.steps, names)
+        rows = sasnet_baselines.rows_at(base, target, args.size, args.steps, names, small)
         for row, runs in train_rows(base, rows, refs, out / f"p{target}").items():
             psnr = float(np.mean([r["eval/psnr"] for r in runs]))
             curves.setdefault(row, []).append((float(runs[0]["params"]), psnr))
