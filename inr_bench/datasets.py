@@ -142,8 +142,9 @@ _CIFAR10_FILES = (
 # NeRF-synthetic (Blender) scenes: per scene transforms_{train,val,test}.json and RGBA PNGs
 # train/r_<i>.png (100), val/r_<i>.png (100), test/r_<i>.png (200; the depth and normal maps
 # beside them are not registered). Only lego has a plain-URL source, the NeRF authors'
-# nerf_example_data.zip (its nerf_synthetic/lego/); the full nerf_synthetic.zip is in their
-# Google Drive folder (no direct link): NERF_SYNTHETIC_MANUAL. No checksums are known.
+# nerf_example_data.zip (its nerf_synthetic/lego/), and only its files are registered; the full
+# nerf_synthetic.zip is in their Google Drive folder (no direct link): NERF_SYNTHETIC_MANUAL puts
+# the other scenes beside lego. No checksums are known.
 NERF_SCENES = ("chair", "drums", "ficus", "hotdog", "lego", "materials", "mic", "ship")
 _NERF_EXAMPLE = (
     "http://cseweb.ucsd.edu/~viscomp/projects/LF/papers/ECCV20/nerf/nerf_example_data.zip"
@@ -344,7 +345,7 @@ _DATASETS = (
         f"for the others, {NERF_SYNTHETIC_MANUAL}",
         "released by the NeRF authors (Mildenhall et al. 2020) for research; the Blender models "
         "are BlendSwap works under their creators' Creative Commons terms",
-        tuple(RemoteFile(name) for scene in NERF_SCENES for name in _nerf_files(scene)),
+        tuple(RemoteFile(name) for name in _nerf_files("lego")),  # the others: by hand
         (
             Archive(
                 _NERF_EXAMPLE,
