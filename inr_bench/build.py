@@ -168,12 +168,13 @@ def build(
         TrainState(0, cfg.steps, net.module(k), single, signal) for k, signal in enumerate(signals)
     ]
     n, k = signals[0].num_points, net.size
+    per = getattr(signals[0], "samples_per_ray", 1)  # network evaluations per training point
     run = Run(
         cfg, device, members, states, net, optimizer, scheduler,
         samplers=[b[2] for b in built], schedules=[b[3] for b in built],
         metrics=for_kind(metrics, signals[0].kind),
-        chunk=chunk_size(cfg.chunk, net.template, device, n),
-        stacked_chunk=max(1, chunk_size(cfg.chunk, net.template, device, n * k) // k),
+        chunk=max(1, chunk_size(cfg.chunk, net.template, device, n * per) // per),
+        stacked_chunk=max(1, chunk_size(cfg.chunk, net.template, device, n * k * per) // (k * per)),
         eval_chunk=chunk_size(cfg.eval_chunk, net.template, device, 1 << 18),  # GPU: <= 262k
         many=is_batched(cfg), summary=new_summary(k), rngs=rngs if k > 1 else None,
     )  # fmt: skip

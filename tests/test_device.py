@@ -35,6 +35,7 @@ CHECKED = sorted(
         *(PACKAGE / "backbones").glob("*.py"),
         *(PACKAGE / "samplers").glob("*.py"),
         *(PACKAGE / "signals").glob("*.py"),
+        *(PACKAGE / "nerf").glob("*.py"),
         PACKAGE / "mesh.py",
         PACKAGE / "schedules" / "prune.py",
         *(PACKAGE / "schedules" / f"{n}.py" for n in ("grow", "aire", "bound", "rigl", "depgraph")),
