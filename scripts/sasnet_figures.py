@@ -91,7 +91,7 @@ def fig4(args) -> None:
     coords = grid(args.size, args.size)
     errors, masks, scores = {}, {}, {}
     for row in rows:
-        model = load_model(out / row / "toy" / "model.pt").eval()
+        model = load_model(out / row / path.name / "model.pt").eval()  # run_rows' folder
         with torch.no_grad():
             pred = (model(coords).numpy().reshape(args.size, args.size, 3) + 1) / 2
             maps = model.spatial_maps(coords)
