@@ -81,9 +81,7 @@ def after_step(run: Run) -> dict[str, float] | None:
         with run.rng(k):
             events.append(schedule.after_step(state))
     run.net.sync(run.optimizer, run.states)
-    if events[0] is None:
-        return None
-    return events[0] if run.size == 1 else mean_events(events)
+    return events[0] if run.size == 1 or not any(events) else mean_events(events)
 
 
 def mean_events(events: list[dict[str, Any] | None]) -> dict[str, float]:
