@@ -93,13 +93,14 @@ class NeuRBF(Backbone):
     def _kernels(self, d: int, trainable: bool) -> None:
         """Centres (K, d) on the k^d grid (axis 0 slowest) and the d(d+1)/2 entries of each
         shape matrix A (lower triangle, row-major)."""
-        axis = torch.linspace(-1, 1, self.k)
+        axis = torch.linspace(-1, 1, self.k)  # host: at construction, moved by .to()
         centres = torch.cartesian_prod(*[axis] * d).reshape(-1, d)
         rows, cols = torch.tril_indices(d, d)
         spacing = 2 / (self.k - 1)
         shapes = (rows == cols).float().repeat(len(centres), 1) / (spacing / 2) ** 2
-        entry = torch.zeros(d, d, dtype=torch.long)  # A[i, j] = shapes[entry[i, j]], symmetric
-        entry[rows, cols] = entry[cols, rows] = torch.arange(len(rows))
+        # A[i, j] = shapes[entry[i, j]], symmetric
+        entry = torch.zeros(d, d, dtype=torch.long)  # host: at construction, moved by .to()
+        entry[rows, cols] = entry[cols, rows] = torch.arange(len(rows))  # host: as above
         self.register_buffer("entry", entry.reshape(-1), persistent=False)
         if trainable:
             self.centres, self.shapes = nn.Parameter(centres), nn.Parameter(shapes)
@@ -163,4 +164,4 @@ class NeuRBF(Backbone):
 
 def log_spaced(low: float, high: float, n: int) -> Tensor:
     """n frequencies 2^linspace(log2 low, log2 high) (the released code's frequency banks)."""
-    return torch.exp2(torch.linspace(math.log2(low), math.log2(high), n))
+    return torch.exp2(torch.linspace(math.log2(low), math.log2(high), n))  # host: buffers
