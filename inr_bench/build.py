@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import Tensor
 
@@ -197,6 +197,12 @@ def check_many(cfg: DictConfig) -> None:
             "compile=true compiles one network: under the vmapped forward of stacked members the "
             "compiled backbone runs eagerly (same outputs, no gain); use compile=false, or train "
             "the members one by one"
+        )
+    backbone = get_class(cfg.backbone._target_)
+    if getattr(backbone, "unstackable", None):
+        raise UserError(
+            f"{backbone.__name__} cannot train as one of many stacked networks "
+            f"({backbone.unstackable}): train its members one by one"
         )
     schedule = instantiate(cfg.schedule)
     if isinstance(schedule, OWN_OPTIMIZER):

@@ -179,6 +179,8 @@ def test_image_sets_from_folders_globs_lists_and_datasets(tmp_path):
         (["schedule=depgraph"], "one network and one optimizer"),
         (["schedule=aire", "schedule.prune_rule=threshold"], "prune_rule=selected"),
         (["++compile=true"], "runs eagerly"),
+        (["backbone=gaussian_image"], "GaussianImage cannot train as one of many"),
+        (["backbone=sape", "schedule=sape"], "its encoding grows"),
         (["seeds=[0,0]"], "twice"),
         (["signal.image=[skimage:astronaut,skimage:coffee]", "signal.resize=[16,20]"], None),
         (["signal.image=[skimage:astronaut,skimage:camera]"], "identical shapes"),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.func import functional_call, vmap
 
 from inr_bench.backbones.gaussian_image import LOG_255, GaussianImage, tile_pairs
 from inr_bench.backbones.neurbf import NeuRBF
 from inr_bench.backbones.sape import SAPE
 from inr_bench.errors import UserError
+from inr_bench.networks import Networks
 from inr_bench.signals.image import grid
 
 
@@ -117,32 +117,21 @@ def test_sape_refuses_to_train_without_its_progression():
             model.regularizer()
 
 
-def stacked_forward(models: list[torch.nn.Module], x: torch.Tensor) -> torch.Tensor:
-    """The batched runs' forward: the backbone's own forward under vmap (inr_bench/batched)."""
-    names = [n for n, _ in models[0].named_parameters()]
-    params = {n: torch.stack([dict(m.named_parameters())[n] for m in models]) for n in names}
-    names = [n for n, _ in models[0].named_buffers()]
-    buffers = {n: torch.stack([dict(m.named_buffers())[n] for m in models]) for n in names}
-
-    def call(p, b, x):
-        return functional_call(models[0], (p, b), (x,))
-
-    return vmap(call)(params, buffers, x)
-
-
 def test_neurbf_stacks_and_the_others_refuse_batched_runs():
+    """Under the stacked forward of many networks (inr_bench/networks.py, vmap) NeuRBF equals each
+    member; GaussianImage and SAPE refuse (runs of many refuse them at start-up already)."""
     torch.manual_seed(0)
     rbfs = [NeuRBF(2, 3, kernels_per_axis=4, hidden_features=8) for _ in range(2)]
     x = torch.rand(2, 5, 2) * 2 - 1
-    out = stacked_forward(rbfs, x)
+    out = Networks(rbfs)(x)
     for i, model in enumerate(rbfs):
         torch.testing.assert_close(out[i], model(x[i]), rtol=1e-6, atol=1e-6)
     gis = [GaussianImage(2, 3, num_gaussians=5, resolution=4) for _ in range(2)]
     with pytest.raises(UserError, match="GaussianImage cannot be trained in a batched run"):
-        stacked_forward(gis, x)
+        Networks(gis)(x)
     sapes = [SAPE(2, 3, 8, 1, num_frequencies=4, mask_resolution=3) for _ in range(2)]
     with pytest.raises(UserError, match="SAPE cannot be trained in a batched run"):
-        stacked_forward(sapes, x)
+        Networks(sapes)(x)
 
 
 def test_sape_trains_through_the_loop_with_its_schedule(tmp_path):

@@ -53,6 +53,9 @@ def refuse_vmap(model: nn.Module, reason: str) -> None:
 class GaussianImage(Backbone):
     """(N, in_dim) coordinates in [−1, 1] -> (N, out_dim): a sum of ``num_gaussians`` Gaussians."""
 
+    # why runs of many networks (signal sets, seeds) refuse it at start-up (build.check_many)
+    unstackable = "its tile lists have data-dependent sizes"
+
     def __init__(
         self,
         in_dim: int,
@@ -119,7 +122,7 @@ class GaussianImage(Backbone):
         return mean, torch.linalg.inv(cov), half
 
     def forward(self, x: Tensor) -> Tensor:
-        refuse_vmap(self, "its tile lists have data-dependent sizes")
+        refuse_vmap(self, self.unstackable)
         mean, conic, half = self.gaussians()
         points = (x + 1) * self.pixels_per_unit  # (N, d) pixels
         return rasterize(points, mean, conic, self.color, half, self.tile, self.pairs_per_chunk)

@@ -37,6 +37,9 @@ UNOBSERVED_STEPS = 3  # training steps without an ``observe`` before the backbon
 class SAPE(ReluMLP):
     """(N, in_dim) -> (N, out_dim): ReLU MLP on the masked Fourier features above."""
 
+    # why runs of many networks refuse it at start-up (build.check_many)
+    unstackable = "its encoding grows from each member's residual after every step"
+
     def __init__(
         self,
         in_dim: int,
@@ -102,7 +105,7 @@ class SAPE(ReluMLP):
         return (a * self.num_frequencies - bands).clamp(0, 1)
 
     def encode(self, x: Tensor) -> Tensor:
-        refuse_vmap(self, "its encoding grows from each member's residual after every step")
+        refuse_vmap(self, self.unstackable)
         alpha = self.masks(x)
         phase = (2 * math.pi) * (x @ self.B.t())  # (N, m)
         return torch.cat([x, alpha * phase.cos(), alpha * phase.sin()], dim=1)
