@@ -119,10 +119,11 @@ def step(
     samplers: list,
     precision: str = "fp32",
     rng: Callable[[int], AbstractContextManager] = NoRng,
+    clip: float | None = None,
 ) -> tuple[Tensor, Tensor, list[Tensor]]:
     """One optimizer step of every member; ``rng(k)`` is the context of member k's own random
-    stream. Returns the data losses (K,), the extra terms (K,) and each member's per-point
-    losses (B,)."""
+    stream; ``clip`` the largest gradient norm of a member (``optim.clip_grad_norm``). Returns
+    the data losses (K,), the extra terms (K,) and each member's per-point losses (B,)."""
     optimizer.zero_grad(set_to_none=True)
     net.clear_member_grads()
     k_all = range(net.size)
@@ -147,11 +148,26 @@ def step(
         net.expose_grads(k)
         with rng(k):
             go.append(schedules[k].before_step(states[k]))
+    if clip is not None:
+        clip_member_grads(net, clip)
     if all(go):  # False: the schedule replaced this update (RigL), the same step for every member
         optimizer.step()
     elif any(go):
         raise UserError("the members' schedules disagree on whether the optimizer steps")
     return data, terms + torch.stack(extras), point_losses
+
+
+def clip_member_grads(net: Networks, max_norm: float) -> None:
+    """Scale each member's gradient to norm <= ``max_norm`` (torch's clip_grad_norm_ per member:
+    the norm over all of member k's tensors; SIREN's and BACON's SDF scripts clip to 1)."""
+    grads = [p.grad for group in net.param_groups() for p in group["params"] if p.grad is not None]
+    if not grads:
+        return
+    k = net.size
+    norms = torch.stack([g.reshape(k, -1).abs().square().sum(dim=1) for g in grads]).sum(0).sqrt()
+    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)  # (K,), no host sync
+    for g in grads:
+        g.mul_(scale.reshape(k, *[1] * (g.dim() - 1)) if k > 1 else scale[0])
 
 
 def train_step(

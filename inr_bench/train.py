@@ -65,7 +65,7 @@ def run_step(run: Run, batches: list[Batch]) -> tuple[Tensor, Tensor, list[Tenso
         chunk = run.chunk  # member by member: each forward is one member's
     return step(
         run.net, run.optimizer, run.states, batches, chunk, run.schedules, run.samplers,
-        run.cfg.precision, run.rng,
+        run.cfg.precision, run.rng, run.cfg.optim.get("clip_grad_norm"),
     )  # fmt: skip
 
 

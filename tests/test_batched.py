@@ -56,6 +56,7 @@ EQUAL = {  # every sampler and schedule (those that act do so within the 12 step
     "evos": ["sampler=evos"],  # a sampler loss term: member by member
     "soft_mining": ["sampler=soft_mining"],  # Langevin particles moved by member i's gradient
     "sasnet": ["backbone=sasnet", "backbone.mask_sparsity=0.01"],  # regularizer drawing points
+    "clip": ["optim.clip_grad_norm=0.01"],  # each member's own gradient norm
     "bound": [*LATTICE, "schedule=bound"],
     "grow_columns": [
         *LATTICE,

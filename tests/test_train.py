@@ -164,3 +164,21 @@ def test_ema_weights_are_evaluated_and_saved(seeds, tmp_path):
         assert all(torch.equal(saved[n], t) for n, t in ema["shadow"].items())
         assert any(not torch.equal(live[n], t) for n, t in ema["shadow"].items())
     assert len(ckpt["emas"]) == (2 if seeds else 1) and result["steps"] == 6
+
+
+def test_gradient_clipping_is_torchs_per_network(tmp_path):
+    """optim.clip_grad_norm scales the gradient as torch.nn.utils.clip_grad_norm_ does."""
+    from inr_bench.networks import Networks
+    from inr_bench.step import clip_member_grads
+
+    model = build(compose_cfg([*TINY, "signal.resize=16"], tmp_path)).state.model
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    params = [torch.nn.Parameter(p.detach().clone()) for p in model.parameters()]
+    for p, q in zip(params, model.parameters(), strict=True):
+        p.grad = q.grad.clone()
+    torch.nn.utils.clip_grad_norm_(params, 0.5)
+    clip_member_grads(Networks([model]), 0.5)
+    for p, q in zip(model.parameters(), params, strict=True):
+        torch.testing.assert_close(p.grad, q.grad)
+    assert torch.cat([p.grad.flatten() for p in model.parameters()]).norm() < 0.5 + 1e-5
