@@ -116,11 +116,7 @@ class SurfaceSDFSignal(ImplicitSurfaceSignal):
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> Tensor:
         """Per-point SIREN SDF loss (B,); needs ∇f, hence ``needs_input_grad``."""
-        x = batch.coords.detach().requires_grad_(True)
-        f = model(x)[:, 0]
-        (grad,) = torch.autograd.grad(f.sum(), x, create_graph=True)
-        on = batch.values[:, _ON]
-        normal = 1 - F.cosine_similarity(grad, batch.values[:, 1:_ON], dim=1)
+        f, grad, on, normal = surface_terms(model, batch)
         w = self.weights
         return (
             on * (w["sdf"] * f.abs() + w["normal"] * normal)
@@ -136,3 +132,13 @@ def vertex_pool(mesh: trimesh.Trimesh) -> tuple[Tensor, Tensor]:
     normals = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     points = np.asarray(mesh.vertices, dtype=np.float64)
     return torch.from_numpy(points).float(), torch.from_numpy(normals).float()
+
+
+def surface_terms(model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """What every SDF loss is made of: f (B,), ∇f (B, 3) kept in the graph (the loss is
+    differentiated again), the on-surface flag (B,) and the normal misalignment 1 − cos (B,)."""
+    x = batch.coords.detach().requires_grad_(True)
+    f = model(x)[:, 0]
+    (grad,) = torch.autograd.grad(f.sum(), x, create_graph=True)
+    on = batch.values[:, _ON]
+    return f, grad, on, 1 - F.cosine_similarity(grad, batch.values[:, 1:_ON], dim=1)

@@ -29,13 +29,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from inr_bench import mesh as meshes
 from inr_bench.errors import UserError
 from inr_bench.signals.base import Batch
-from inr_bench.signals.sdf import _ON, SurfaceSDFSignal
+from inr_bench.signals.sdf import SurfaceSDFSignal, surface_terms
 
 # Novello et al.'s ``true_sdf`` weights (loss_functions.py): on-surface f², normal alignment,
 # squared eikonal residual, off-surface (f - sdf)²
@@ -95,11 +94,7 @@ class NovelloSDFSignal(SurfaceSDFSignal):
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> Tensor:
         """Per-point ``true_sdf`` loss (B,); needs ∇f, hence ``needs_input_grad``."""
-        x = batch.coords.detach().requires_grad_(True)
-        f = model(x)[:, 0]
-        (grad,) = torch.autograd.grad(f.sum(), x, create_graph=True)
-        on = batch.values[:, _ON]
-        normal = 1 - F.cosine_similarity(grad, batch.values[:, 1:_ON], dim=1)
+        f, grad, on, normal = surface_terms(model, batch)
         w = self.weights
         return (
             on * (w["sdf"] * f.square() + w["normal"] * normal)
