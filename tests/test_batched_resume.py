@@ -83,8 +83,8 @@ def test_batched_run_resumes_exactly_after_ctrl_c(case, tmp_path, monkeypatch):
             torch.testing.assert_close(a[name], b[name], rtol=1e-6, atol=1e-7, msg=name)
     # each step once, the train losses of the window cut by the interruption included
     pairs = zip(series(tmp_path / "resumed"), series(tmp_path / "straight"), strict=True)
-    for a, b in pairs:
-        assert a == pytest.approx(b, rel=1e-6), a["step"]
+    for a, b in pairs:  # abs: a std of two near-equal small terms (SASNet's) loses digits
+        assert a == pytest.approx(b, rel=1e-6, abs=1e-9), a["step"]
 
 
 def test_batched_resume_with_a_changed_config_is_refused(tmp_path):
