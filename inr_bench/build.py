@@ -29,6 +29,7 @@ from inr_bench.schedules.depgraph import DepGraph
 from inr_bench.schedules.rigl import RigL
 from inr_bench.signals.base import Signal
 from inr_bench.state import TrainState
+from inr_bench.step import is_plain
 
 # schedules driving a library that keeps its own references to one network and its optimizer
 OWN_OPTIMIZER = (RigL, DepGraph)
@@ -70,7 +71,8 @@ class Run:
     schedules: list[Schedule]
     metrics: dict[str, Any]
     chunk: int  # points per forward of one member (member by member)
-    stacked_chunk: int  # points per member in one forward of all members at once (K > 1)
+    stacked: bool  # K > 1 on the plain MSE: one forward of all members at once (step.py)
+    stacked_chunk: int  # points per member in such a forward
     eval_chunk: int
     many: bool  # a signal set or a seeds list: the run folder of many networks
     rngs: list[Tensor] | None = None  # K > 1: each member's global random stream
@@ -78,8 +80,8 @@ class Run:
     step: int = 0
     started: float = 0.0  # perf_counter() at the start of the run, earlier sessions included
     summary: dict[str, Any] = field(default_factory=dict)
-    window: Tensor | None = None  # (K,) float64 sum of train losses since the last log step
-    window_terms: Tensor | None = None  # (K,) the extra terms' sum over the same steps
+    # (2, K) float64 sums of the data losses and the extra terms since the last log step
+    window: Tensor | None = None
     window_steps: int = 0
 
     @property
@@ -174,14 +176,14 @@ def build(
         samplers=[b[2] for b in built], schedules=[b[3] for b in built],
         metrics=for_kind(metrics, signals[0].kind),
         chunk=max(1, chunk_size(cfg.chunk, net.template, device, n * per) // per),
+        stacked=k > 1 and all(is_plain(s, b[2]) for s, b in zip(signals, built, strict=True)),
         stacked_chunk=max(1, chunk_size(cfg.chunk, net.template, device, n * k * per) // (k * per)),
         eval_chunk=chunk_size(cfg.eval_chunk, net.template, device, 1 << 18),  # GPU: <= 262k
         many=is_batched(cfg), summary=new_summary(k), rngs=rngs if k > 1 else None,
     )  # fmt: skip
     decay = cfg.optim.get("ema_decay")
     run.emas = None if decay is None else [EMA(net.module(i), decay) for i in range(k)]
-    run.window = torch.zeros(k, dtype=torch.float64, device=device)
-    run.window_terms = torch.zeros(k, dtype=torch.float64, device=device)
+    run.window = torch.zeros(2, k, dtype=torch.float64, device=device)
     if checkpoint is not None:
         restore(run, checkpoint)
     return run
@@ -238,7 +240,7 @@ def restore(run: Run, ckpt: dict) -> None:
     for state in run.states:
         state.step = run.step
     window, run.window_steps = ckpt["window"]
-    run.window[:], run.window_terms[:] = window[0], window[1]
+    run.window[:] = window
 
 
 def upgrade(ckpt: dict) -> dict:
@@ -286,7 +288,7 @@ def checkpoint(run: Run, folder: Path) -> None:
             "member_rngs": run.rngs,
             "emas": None if run.emas is None else [e.state_dict() for e in run.emas],
             "summary": run.summary,
-            "window": (torch.stack([run.window, run.window_terms]), run.window_steps),
+            "window": (run.window, run.window_steps),
         },
     )
 

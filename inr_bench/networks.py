@@ -136,6 +136,12 @@ class Networks:
             for group in self.template.param_groups()
         ]
 
+    def parameters(self) -> list[Tensor]:
+        """The trainable tensors the optimizer steps (K > 1: the stacked leaves)."""
+        if self.size == 1:
+            return list(self.template.parameters())
+        return [p for p in self.params.values() if p.requires_grad]
+
     def spec(self) -> dict:
         return self.template.spec()
 

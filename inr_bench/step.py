@@ -120,14 +120,16 @@ def step(
     precision: str = "fp32",
     rng: Callable[[int], AbstractContextManager] = NoRng,
     clip: float | None = None,
+    stacked: bool = False,
 ) -> tuple[Tensor, Tensor, list[Tensor]]:
     """One optimizer step of every member; ``rng(k)`` is the context of member k's own random
-    stream; ``clip`` the largest gradient norm of a member (``optim.clip_grad_norm``). Returns
+    stream; ``clip`` the largest gradient norm of a member (``optim.clip_grad_norm``);
+    ``stacked``: all members in one forward (every member ``is_plain``, K > 1). Returns
     the data losses (K,), the extra terms (K,) and each member's per-point losses (B,)."""
     optimizer.zero_grad(set_to_none=True)
     net.clear_member_grads()
     k_all = range(net.size)
-    if net.size > 1 and all(is_plain(s.signal, p) for s, p in zip(states, samplers, strict=True)):
+    if stacked:
         data, points = stacked_loss(net, batches, chunk, precision)
         terms, point_losses = torch.zeros_like(data), list(points)
     else:
@@ -160,7 +162,7 @@ def step(
 def clip_member_grads(net: Networks, max_norm: float) -> None:
     """Scale each member's gradient to norm <= ``max_norm`` (torch's clip_grad_norm_ per member:
     the norm over all of member k's tensors; SIREN's and BACON's SDF scripts clip to 1)."""
-    grads = [p.grad for group in net.param_groups() for p in group["params"] if p.grad is not None]
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
     if not grads:
         return
     k = net.size

@@ -37,7 +37,7 @@ from inr_bench.run_folder import run_dir_of
 from inr_bench.runtime import RunInterrupted, StopRequest, Stopwatch
 from inr_bench.schedules.base import Schedule
 from inr_bench.signals.base import Batch
-from inr_bench.step import is_plain, step
+from inr_bench.step import step
 from inr_bench.summary import member_records, save_grids, save_members, summarize
 
 log = logging.getLogger("inr_bench.train")  # also when run as __main__ (python -m)
@@ -60,12 +60,10 @@ def select(run: Run) -> list[Batch]:
 
 def run_step(run: Run, batches: list[Batch]) -> tuple[Tensor, Tensor, list[Tensor]]:
     """One optimizer step of every member (``inr_bench.step``)."""
-    chunk = run.stacked_chunk if run.size > 1 else run.chunk
-    if any(not is_plain(s.signal, p) for s, p in zip(run.states, run.samplers, strict=True)):
-        chunk = run.chunk  # member by member: each forward is one member's
     return step(
-        run.net, run.optimizer, run.states, batches, chunk, run.schedules, run.samplers,
-        run.cfg.precision, run.rng, run.cfg.optim.get("clip_grad_norm"),
+        run.net, run.optimizer, run.states, batches,
+        run.stacked_chunk if run.stacked else run.chunk, run.schedules, run.samplers,
+        run.cfg.precision, run.rng, run.cfg.optim.get("clip_grad_norm"), run.stacked,
     )  # fmt: skip
 
 
@@ -132,7 +130,7 @@ def estimate(run: Run, seconds: float, steps: int) -> None:
 def train_record(run: Run, done: int, folder: Path, events: dict | None) -> dict[str, float]:
     """The train/* scalars of a log step: each member's mean losses over the window (the one
     host sync of a logging interval); a non-finite loss stops the run."""
-    means = (torch.stack([run.window, run.window_terms]) / run.window_steps).tolist()
+    means = (run.window / run.window_steps).tolist()
     first = done - run.window_steps + 1
     bad = [m.name for m, a, b in zip(run.members, *means, strict=True) if not math.isfinite(a + b)]
     if bad:
@@ -199,7 +197,7 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> list[dict[
             events = after_step(run)
             for k, ema in enumerate(run.emas or []):  # after surgery: reshaped tensors restart
                 ema.update(run.net.module(k))
-        run.window, run.window_terms = run.window + loss, run.window_terms + terms
+        run.window = run.window + torch.stack([loss, terms])
         run.window_steps += 1
         run.step = done = current + 1
         if done - first == ESTIMATE_AFTER and done < cfg.steps:
@@ -212,7 +210,7 @@ def loop(run: Run, folder: Path, loggers: list, stop: StopRequest) -> list[dict[
                 lg.log_metrics(record, done)
             if events:
                 log.info("step %d: %s", done, events)
-            run.window, run.window_terms, run.window_steps = 0 * run.window, 0 * run.window, 0
+            run.window, run.window_steps = torch.zeros_like(run.window), 0
             bar.set_postfix(progress(record, scores))
 
         if done % cfg.eval_every == 0 or done == cfg.steps:
@@ -264,7 +262,7 @@ def finish(run: Run, folder: Path, loggers: list, scores: list[dict]) -> dict:
         "step_ms": 1000 * summary["train_seconds"] / steps,
         "wall_seconds": time.perf_counter() - run.started,
         "device": str(run.device),
-        "chunk": run.stacked_chunk if run.size > 1 else run.chunk,
+        "chunk": run.stacked_chunk if run.stacked else run.chunk,
     }
     if run.many:
         result |= {"members": member_summaries(run, scores), "num_members": run.size}

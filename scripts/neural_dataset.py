@@ -24,7 +24,7 @@ accuracy on the neural dataset is reported for SIREN (alpha = 1) and weight scal
 
 CPU scale (what this script runs by default): scikit-learn's bundled digits (1797 images of
 8x8, values 0..16 scaled to [0, 1]), all fitted at once as one batched model
-(``inr_bench.batched``), a SIREN with one hidden sine layer of 16 and the same init for every
+(``inr_bench.networks``), a SIREN with one hidden sine layer of 16 and the same init for every
 image (fit-a-nef's fixed_init), Adam 1e-4 (the WS image protocol's rate), full batch; the
 batch-averaged PSNR (mean of per-image PSNRs on [0, 1]) is measured every ``--check-every``
 steps (default every step: these fits take a few hundred steps) on the weights as they are, and

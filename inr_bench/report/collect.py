@@ -2,7 +2,7 @@
 or a failed run becomes a ``Problem`` beside the runs, never an exception.
 
 A run folder holds ``metrics.json`` and ``config.yaml`` (README "What a run folder holds"); a
-batched run (``inr_bench/batched``) counts as its members, each with its own image, seed and
+batched run (signal sets, ``seeds``) counts as its members, each with its own image, seed and
 metrics, as ``scripts/make_table.py`` counts them.
 """
 
