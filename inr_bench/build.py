@@ -296,6 +296,15 @@ def checkpoint(run: Run, folder: Path) -> None:
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
+def experiment_alias(overrides: list[str]) -> list[str]:
+    """``+experiment=NAME`` read as ``experiment=NAME``. ``conf/train.yaml`` lists ``experiment:
+    null`` before ``debug`` so that ``debug=smoke`` shortens an experiment; Hydra would refuse the
+    appending ``+`` for a group already in the defaults, and would put an appended experiment
+    after ``debug``, where it would undo the smoke settings."""
+    plus = "+experiment="
+    return [o.replace(plus, "experiment=", 1) if o.startswith(plus) else o for o in overrides]
+
+
 def compose_config(
     overrides: list[str], run_dir: str | Path | None = None, name: str | None = None
 ) -> DictConfig:
@@ -304,7 +313,7 @@ def compose_config(
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+        cfg = compose("train", overrides=experiment_alias(overrides))
     with open_dict(cfg):
         cfg.run_dir = str(run_dir) if run_dir is not None else cfg.run_dir
         cfg.name = name if name is not None else cfg.name

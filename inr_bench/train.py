@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from inr_bench import run_folder
 from inr_bench.backbones.base import save_model
-from inr_bench.build import Run, build, check_config, checkpoint
+from inr_bench.build import Run, build, check_config, checkpoint, experiment_alias
 from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.loggers import JsonLogger
 from inr_bench.run_folder import run_dir_of
@@ -348,6 +348,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    sys.argv[1:] = experiment_alias(sys.argv[1:])  # +experiment=NAME as experiment=NAME
     try:
         main()
     except RunInterrupted as stopped:

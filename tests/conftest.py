@@ -10,6 +10,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from inr_bench.build import experiment_alias
+
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("WANDB_SILENT", "true")
 
@@ -70,6 +72,7 @@ def compose_cfg(overrides: list[str], run_dir: Path | None = None) -> DictConfig
     """Compose conf/train.yaml, shrinking the chosen signal with its TINY_SIGNAL overrides and
     the geometry metrics with TINY_METRICS (placed first, so that a test's own overrides of the
     same keys win)."""
+    overrides = experiment_alias(overrides)
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
         extra = [

@@ -113,7 +113,7 @@ def test_batched_aire_equals_single_runs(tmp_path):
     cfg = compose_cfg([*TINY, *steps, "schedule=aire", "seeds=[0,1]"], tmp_path / "k")
     batched = train(cfg)
     member = load_model(tmp_path / "k/members/0/model.pt")
-    assert member.spec()["hidden_features"] == [32 + 8 - 24, 32]  # +25 % of 32, -60 % of 40
+    assert member.spec()["hidden_features"] == [32 + 8 - 24, 32, 32]  # +25 % of 32, -60 % of 40
     assert batched["params"] == member.num_parameters()
     series = [json.loads(line) for line in (tmp_path / "k/metrics.jsonl").read_text().splitlines()]
     assert any("schedule/densified" in r for r in series) and any(

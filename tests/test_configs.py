@@ -13,7 +13,7 @@ from conftest import CONF, TINY, compose_cfg, options
 from hydra.utils import get_class, get_object, instantiate
 from omegaconf import OmegaConf
 
-from inr_bench.build import build
+from inr_bench.build import build, compose_config
 from inr_bench.data import DatasetMissingError
 from inr_bench.errors import UserError
 from inr_bench.metrics import for_kind
@@ -63,6 +63,22 @@ def test_every_experiment_trains_a_few_steps(experiment, device, tmp_path):
         pytest.skip(f"experiment {experiment} needs data: {missing}")
     main = get_class(cfg.signal._target_).main_metric
     assert torch.isfinite(torch.tensor(result[f"eval/{main}"])), (experiment, main, result)
+
+
+@pytest.mark.parametrize("pair", options("debug_signal"))
+def test_debug_signal_pairs_name_a_preset_a_signal_and_its_keys(pair):
+    """conf/debug_signal/<debug>_<signal>.yaml is chosen by name: both halves must exist, and
+    every signal key it shrinks must be one the signal has (a typo would reach the signal's
+    constructor as an unknown keyword only when that pair is composed)."""
+    debug = next((d for d in options("debug") if pair.startswith(f"{d}_")), None)
+    assert debug is not None, f"{pair}: no conf/debug/ option is its prefix"
+    signal = pair.removeprefix(f"{debug}_")
+    assert signal in options("signal"), f"{pair}: no conf/signal/{signal}.yaml"
+    shrink = OmegaConf.load(CONF / "debug_signal" / f"{pair}.yaml")
+    plain = compose_config([f"signal={signal}"]).signal
+    assert set(shrink.signal) <= set(plain), (pair, set(shrink.signal) - set(plain))
+    composed = compose_config([f"signal={signal}", f"debug={debug}"]).signal
+    assert all(composed[k] == v for k, v in shrink.signal.items()), pair
 
 
 @pytest.mark.parametrize("debug", options("debug"))
@@ -161,9 +177,11 @@ def targets(node: dict, path: str = ""):
 def constructor_defaults(target: str) -> dict:
     """Default of every keyword a class or function accepts, through its bases' __init__."""
     obj = get_object(target)
-    calls = [k.__init__ for k in reversed(obj.__mro__) if "__init__" in vars(k)] if isinstance(
-        obj, type
-    ) else [obj]
+    calls = (
+        [k.__init__ for k in reversed(obj.__mro__) if "__init__" in vars(k)]
+        if isinstance(obj, type)
+        else [obj]
+    )
     return {
         name: p.default
         for call in calls

@@ -100,7 +100,7 @@ def test_labels_without_hydra_keep_what_is_given(tmp_path):
 
 def test_sweep_jobs_share_a_group_and_are_named_by_their_overrides(hydra_runtime, tmp_path):
     sweep = "outputs/multirun/2026-12-01/03-20-00"
-    overrides = ["+experiment=aire_div2k_cpu", "seed=1", "sampler=uniform"]
+    overrides = ["experiment=aire_div2k_cpu", "seed=1", "sampler=uniform"]
     hydra_runtime(overrides, multirun=True, sweep=sweep, job="sampler=uniform,seed=1")
     name, group, tags = wandb_labels(tmp_path / "job", None, None, ["extra"])
     assert name == "sampler=uniform,seed=1"
@@ -115,7 +115,7 @@ def test_sweep_jobs_share_a_group_and_are_named_by_their_overrides(hydra_runtime
 
 def test_single_run_is_named_by_experiment_or_parts_and_time(hydra_runtime, tmp_path):
     run_dir = tmp_path / "03-20-00-123456"
-    hydra_runtime(["+experiment=aire_div2k_cpu"])
+    hydra_runtime(["experiment=aire_div2k_cpu"])
     assert wandb_labels(run_dir, None, None, ())[:2] == (
         "aire_div2k_cpu 03-20-00-123456",
         "aire_div2k_cpu",

@@ -269,11 +269,10 @@ def test_the_lego_experiment_smoke_runs_on_a_blender_format_stand_in(tmp_path, m
 
     write_scene(tmp_path / "root" / "nerf_synthetic" / "lego", size=16, frames=8)
     monkeypatch.setenv("INR_BENCH_DATA", str(tmp_path / "root"))
-    # an experiment comes after debug=smoke in the defaults: its steps win unless given here
-    overrides = ["+experiment=aire_nerf_lego", *TINY, "steps=10", "eval_every=10"]
-    overrides += ["backbone.color_features=8", "backbone.geo_features=8"]
-    result = train(compose_cfg(overrides, tmp_path / "run"))
-    assert math.isfinite(result["eval/psnr"]) and result["steps"] == 10
+    # debug=smoke comes after the experiment: its 20 steps and 32-wide layers win
+    overrides = ["+experiment=aire_nerf_lego", *TINY, "backbone.color_features=8"]
+    result = train(compose_cfg([*overrides, "backbone.geo_features=8"], tmp_path / "run"))
+    assert math.isfinite(result["eval/psnr"]) and result["steps"] == 20
     assert load_model(tmp_path / "run" / "model.pt").spec_kwargs()["hidden_features"] == [16, 16]
 
 

@@ -35,8 +35,8 @@ def test_aire_densifies_then_prunes_for_real(tmp_path):
     assert densify["schedule/width/0"] == 32 + 8
     assert select["schedule/selected/0"] == 20  # half of the 40 input neurons
     assert prune["schedule/width/0"] == 20
-    # smoke net: 2 -> [20, 32] -> 3 sine/linear layers
-    assert result["params"] == (2 * 20 + 20) + (20 * 32 + 32) + (32 * 3 + 3)
+    # smoke net: 2 -> [20, 32, 32] -> 3, three sine layers and a linear one; AIRe acts on the first
+    assert result["params"] == (2 * 20 + 20) + (20 * 32 + 32) + (32 * 32 + 32) + (32 * 3 + 3)
 
 
 @pytest.mark.parametrize(
@@ -174,8 +174,8 @@ def test_depgraph_prunes_neurons_physically(tmp_path):
     overrides = [*TINY, "schedule=depgraph", "steps=20", "schedule.channel_ratio=0.25"]
     result = train(compose_cfg(overrides, tmp_path))
     (event,) = events(tmp_path)
-    assert event["schedule/width/0"] == 24 and event["schedule/width/1"] == 24
-    assert result["params"] == (2 * 24 + 24) + (24 * 24 + 24) + (24 * 3 + 3)
+    assert [event[f"schedule/width/{i}"] for i in range(3)] == [24, 24, 24]
+    assert result["params"] == (2 * 24 + 24) + 2 * (24 * 24 + 24) + (24 * 3 + 3)
 
 
 @pytest.mark.data

@@ -77,7 +77,6 @@ class PSNR:
     An unclamped overshoot only lowers the PSNR, so clip=True is never below clip=False.
     """
 
-
     def __init__(self, clip: bool = False) -> None:
         self.clip = clip
 
@@ -98,7 +97,6 @@ class SSIM:
     values are not comparable with 7x7 ones; below 3 px SSIM is undefined (a 1x1 window has no
     variance) and the metric warns and returns nan.
     """
-
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> float:
         _check_image(pred, target, "SSIM")
@@ -181,7 +179,6 @@ class LPIPS:
     `source` says where the backbone came from once loaded. Images with a side shorter than the
     backbone accepts (31 px for alex) also give nan, with a warning.
     """
-
 
     def __init__(self, net: str = "alex", data_root: str | os.PathLike | None = None) -> None:
         if net not in _BACKBONES:
