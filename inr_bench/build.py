@@ -22,7 +22,7 @@ from inr_bench.errors import NonFiniteLossError, UserError
 from inr_bench.members import Member, build_member, expand_members, is_batched
 from inr_bench.metrics import for_kind
 from inr_bench.networks import Networks
-from inr_bench.runtime import chunk_size, pick_device
+from inr_bench.runtime import chunk_size, pick_device, rng_state, set_rng_state
 from inr_bench.samplers.base import Sampler
 from inr_bench.schedules.base import Schedule
 from inr_bench.schedules.depgraph import DepGraph
@@ -113,16 +113,17 @@ class Run:
 
     @contextmanager
     def rng(self, k: int) -> Iterator[None]:
-        """Member k's own global random stream (what SASNet's regularizer or an SDF's point
-        draws use), so it draws what its single run draws; K = 1: the process's stream."""
+        """Member k's own global random streams, CPU and (on a GPU) CUDA: what SASNet's
+        regularizer, an SDF's point draws or a NeRF's ray samples use, so that it draws what its
+        single run draws; K = 1: the process's streams."""
         if self.rngs is None:
             yield
             return
-        torch.set_rng_state(self.rngs[k])
+        set_rng_state(self.rngs[k], self.device)
         try:
             yield
         finally:
-            self.rngs[k] = torch.get_rng_state()
+            self.rngs[k] = rng_state(self.device)
 
 
 def new_summary(k: int) -> dict[str, Any]:
@@ -145,9 +146,9 @@ def build(
     metrics = {k: instantiate(m) for k, m in cfg.metrics.items()}
     members = expand_members(cfg)
     built, rngs = [], []
-    for member in members:  # each member's random stream goes on from where its build left it
+    for member in members:  # each member's random streams go on from where its build left them
         built.append(build_member(cfg, member))
-        rngs.append(torch.get_rng_state())
+        rngs.append(rng_state(device))
     signals = [b[0].to(device) for b in built]
     if len({s.num_points for s in signals}) > 1:
         raise UserError(
@@ -232,7 +233,7 @@ def restore(run: Run, ckpt: dict) -> None:
         sampler.to(signal.coords.device)
     for schedule, state in zip(run.schedules, ckpt["schedules"], strict=True):
         schedule.load_state_dict(state)
-    torch.set_rng_state(ckpt["torch_rng"])
+    set_rng_state(ckpt["torch_rng"], run.device)
     run.rngs = ckpt.get("member_rngs")
     for ema, state in zip(run.emas or [], ckpt.get("emas") or [], strict=True):
         ema.load_state_dict(state, run.device)
@@ -284,7 +285,7 @@ def checkpoint(run: Run, folder: Path) -> None:
             "lr_scheduler": run.scheduler.state_dict(),
             "samplers": [s.state_dict() for s in run.samplers],
             "schedules": [s.state_dict() for s in run.schedules],
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": rng_state(run.device),
             "member_rngs": run.rngs,
             "emas": None if run.emas is None else [e.state_dict() for e in run.emas],
             "summary": run.summary,

@@ -24,6 +24,26 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """The global random streams a run on ``device`` draws from: the CPU generator's state and,
+    on CUDA, that device's (SASNet's regularizer points, a NeRF's stratified samples and random
+    backgrounds are drawn there)."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict[str, torch.Tensor] | torch.Tensor, device: torch.device) -> None:
+    """Restore what ``rng_state`` saved. A bare tensor (checkpoints written before the CUDA
+    stream was saved) is the CPU state alone; a CUDA state is left out on a CPU run."""
+    if isinstance(state, torch.Tensor):
+        state = {"cpu": state}
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -74,6 +74,18 @@ def test_member_equals_its_single_run(case, tmp_path):
     """K = 2 seeds in one optimizer over stacked tensors = 2 runs of ``train``: each member's
     loss is summed over members (not averaged), Adam is elementwise, and each member has its own
     sampler, schedule (surgery restacks the members, Adam state kept) and random stream."""
+    assert_members_are_single_runs(EQUAL[case], tmp_path)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", ["sasnet", "uniform"])
+def test_member_equals_its_single_run_on_cuda(case, tmp_path):
+    """On a GPU each member also has its own CUDA random stream (SASNet's regularizer draws its
+    points there)."""
+    assert_members_are_single_runs([*EQUAL[case], "device=cuda"], tmp_path)
+
+
+def assert_members_are_single_runs(overrides: list[str], tmp_path) -> None:
     steps = [
         "steps=12",
         "eval_every=12",
@@ -81,7 +93,7 @@ def test_member_equals_its_single_run(case, tmp_path):
         "signal.super_resolution=0",
         "signal.resize=8",
     ]
-    cfg = compose_cfg([*TINY, *steps, *EQUAL[case], "seeds=[0,1]"], tmp_path / "k")
+    cfg = compose_cfg([*TINY, *steps, *overrides, "seeds=[0,1]"], tmp_path / "k")
     batched = train(cfg)
     for i, seed in enumerate(SEEDS[:2]):
         single_cfg = cfg.copy()

@@ -96,7 +96,8 @@ def test_every_schedule_resumes_exactly_after_ctrl_c(option, tmp_path, monkeypat
 
 def test_a_checkpoint_written_before_runs_had_members_resumes(tmp_path, monkeypatch):
     """A single run's checkpoint in the layout before one loop (``sampler`` and ``schedule``,
-    thresholds as a dict, no loss window) resumes to the straight run's weights."""
+    thresholds as a dict, no loss window, the random state a bare CPU tensor) resumes to the
+    straight run's weights."""
     overrides = [*BASE, "sampler=uniform"]
     straight = train(compose_cfg(overrides, tmp_path / "straight"))
     folder = tmp_path / "resumed"
@@ -106,6 +107,7 @@ def test_a_checkpoint_written_before_runs_had_members_resumes(tmp_path, monkeypa
     old |= {"sampler": ckpt["samplers"][0], "schedule": ckpt["schedules"][0]}
     old["summary"] = ckpt["summary"] | {"thresholds": ckpt["summary"]["thresholds"][0]}
     del old["member_rngs"]
+    old["torch_rng"] = ckpt["torch_rng"]["cpu"]  # the CPU stream alone, as a bare tensor
     torch.save(old, folder / "checkpoint.pt")
     resumed = train(compose_cfg([*overrides, "resume=true"], folder))
     assert resumed["eval/psnr"] == pytest.approx(straight["eval/psnr"], abs=1e-6)
