@@ -168,6 +168,51 @@ def test_int_incremental_interval():
     assert sampler.due(0, 100) and not sampler.due(1, 100) and sampler.due(3, 100)
 
 
+def refresh_steps(sampler: IntSampler, steps: int) -> list[int]:
+    sampler.index = torch.arange(3)  # a batch exists: only the schedule decides
+    return [t for t in range(steps) if sampler.due(t, steps)]
+
+
+def test_int_schedule_spans_the_horizon_not_the_run():
+    """250 steps on the run's own schedule: dense for 62 steps, then every 10, 20, 30, 40 steps
+    (the official code's leftover steps 247-249 form a sixth stage of 60). With the paper's
+    5000-step horizon the same 250 steps all fall in its dense startup (1250 steps)."""
+    own = refresh_steps(IntSampler(), 250)
+    assert own == [*range(62), 70, 80, 90, 100, 120, 150, 200]
+    assert [incremental_interval(t, 250) for t in (61, 62, 98, 99, 210, 246, 247, 249)] == [
+        1, 10, 10, 20, 50, 50, 60, 60,
+    ]  # fmt: skip
+    assert refresh_steps(IntSampler(horizon=5000), 250) == list(range(250))
+    paper = IntSampler(horizon=5000)
+    intervals = [paper.interval_at(t, 250) for t in (1249, 1250, 2000, 4999, 9000)]
+    assert intervals == [1, 10, 20, 50, 50]
+    assert incremental_interval(9000, 5000) == 50  # past the horizon: the last interval
+
+
+def test_int_horizon_comes_from_the_cpu_experiment():
+    cfg = compose_cfg(["+experiment=nint_kodak_cpu", "sampler=int", "logger=none"])
+    assert cfg.steps == 250 and instantiate(cfg.sampler).horizon == 5000
+    cfg = compose_cfg(["+experiment=nint_kodak", "sampler=int", "logger=none"])
+    assert instantiate(cfg.sampler).horizon is None  # the run's own 5000 steps
+    with pytest.raises(UserError, match="horizon"):
+        IntSampler(horizon=0)
+
+
+def test_int_step_batch_schedule_grows_the_share_in_tenths():
+    sampler = IntSampler(fraction=0.2, horizon=5000, batch_schedule="step")
+    sampler.bind(1000, 0)
+    sizes = [sampler.size_at(t, 250) for t in (0, 249, 499, 500, 1000, 4999)]
+    assert sizes == [200, 200, 200, 280, 360, 920]
+    constant = IntSampler(fraction=0.2, horizon=5000)
+    constant.bind(1000, 0)
+    assert constant.size_at(4999, 250) == 200
+    sampler, state, _ = setup("int", batch_schedule="step", horizon=20, interval=1)
+    n = state.signal.num_points
+    first = len(sampler.select(state))
+    state.step = 19  # the last tenth of the horizon: 0.2 + 9 · 0.08 of the points
+    assert first == round(0.2 * n) and len(sampler.select(state)) == round(0.92 * n)
+
+
 def test_evos_cfs_loss_vanishes_on_the_target_and_has_gradient():
     sampler, state, _ = setup("evos")
     signal = state.signal
