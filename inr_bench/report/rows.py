@@ -225,7 +225,15 @@ def aire_rows() -> list[Row]:
     return rows
 
 
-SASNET_NOTE = "128² crops with every model scaled to the crop, 1000 steps, 3 of 16 images"
+# The CPU variant stops at 1000 of the paper's 5000 constant-lr steps, where every row's PSNR still
+# climbs 1.5-2.5 dB per 250 steps. Measured on div2k/00 (docs/protocols.md "SASNet at CPU scale"):
+# at 2x the steps SIREN / FEmbed / all are -3.0 / -1.0 / +1.8 dB from the paper, at 4x
+# +1.7 / +2.6 / +4.6 dB, so the gap at 1000 steps is the budget, not a config error. The ±3 dB
+# tolerance stays as it was fixed before the runs; the note says why these rows fall outside it.
+SASNET_NOTE = (
+    "128² crops with every model scaled to the crop, 1000 of the paper's 5000 steps "
+    "(PSNR still rising there), 3 of 16 images"
+)
 SASNET_TABLE4 = {
     "none": ("backbone.embedding=siren", "backbone.mask_layers=[]"),
     "FEmbed": ("backbone.mask_layers=[]",),
