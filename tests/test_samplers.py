@@ -198,6 +198,20 @@ def test_int_horizon_comes_from_the_cpu_experiment():
         IntSampler(horizon=0)
 
 
+def test_evos_interval_falls_linearly_over_the_run_or_the_horizon():
+    """lin_dec: from ``interval`` to ``end_interval`` over the run's steps, or over ``horizon``
+    (the CPU experiment's schedule_horizon) and no further."""
+    run = EvosSampler(interval=50, end_interval=10)
+    assert [run.current_interval(t, 100) for t in (0, 50, 99)] == [50, 30, 10]
+    paper = EvosSampler(interval=50, end_interval=10, horizon=5000)
+    assert [paper.current_interval(t, 250) for t in (0, 250, 2500, 9000)] == [50, 48, 30, 10]
+    assert EvosSampler(interval=50).current_interval(99, 100) == 50  # fixed by default
+    cfg = compose_cfg(["+experiment=nint_kodak_cpu", "sampler=evos", "logger=none"])
+    assert instantiate(cfg.sampler).horizon == 5000
+    with pytest.raises(UserError, match="horizon"):
+        EvosSampler(horizon=0)
+
+
 def test_int_step_batch_schedule_grows_the_share_in_tenths():
     sampler = IntSampler(fraction=0.2, horizon=5000, batch_schedule="step")
     sampler.bind(1000, 0)

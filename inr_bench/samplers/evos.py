@@ -7,7 +7,9 @@ per-point MSE). Frequency-guided crossover: fitness + ``lap_coeff``·(Δf - Δy)
 error of the discrete Laplacian on the grid (needs one extra no-grad forward per
 evaluation). Selection: the B - M fittest points; augmented unbiased mutation: M =
 ``mutation``·B more points drawn uniformly from the rest. In between, the cached fitness
-is reused. ``end_interval`` makes the interval fall linearly over the run ("lin_dec").
+is reused. ``end_interval`` makes the interval fall linearly over the run ("lin_dec"), or over
+``horizon`` steps when given (a CPU run that stops early in a paper's longer protocol: the
+interval at step t is the paper run's; past the horizon it stays at ``end_interval``).
 
 Cross-frequency supervision (CFS, ``cfs: true``): the training loss gains
 λ·mean_B (Δf̃ - Δy)², f̃ the cached full prediction with the batch's fresh outputs written
@@ -40,11 +42,14 @@ class EvosSampler(Sampler):
         mutation: float = 0.5,
         lap_coeff: float = 1e-5,
         cfs: bool = True,
+        horizon: int | None = None,
     ) -> None:
         super().__init__(fraction, batch_size)
         if interval < 1 or not 0.0 <= mutation <= 1.0:
             raise UserError(f"sampler: need interval >= 1 and mutation in [0, 1] ({interval=})")
-        self.interval, self.end_interval = interval, end_interval
+        if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
+            raise UserError(f"sampler.horizon must be null or an int >= 1: {horizon}")
+        self.interval, self.end_interval, self.horizon = interval, end_interval, horizon
         self.mutation, self.lap_coeff = mutation, lap_coeff
         self.adds_loss = cfs and lap_coeff > 0
         self.target_laplacian: Tensor | None = None
@@ -57,7 +62,8 @@ class EvosSampler(Sampler):
     def current_interval(self, step: int, steps: int) -> int:
         if self.end_interval is None:
             return self.interval
-        return max(1, int(self.interval + (self.end_interval - self.interval) * step / steps))
+        progress = min(1.0, step / (self.horizon or steps))
+        return max(1, int(self.interval + (self.end_interval - self.interval) * progress))
 
     def select(self, state: TrainState) -> Batch:
         self.state = state
