@@ -247,8 +247,15 @@ def restore(run: Run, ckpt: dict) -> None:
 def upgrade(ckpt: dict) -> dict:
     """A checkpoint in today's layout from one written before a run had members: a single
     run's (``sampler``, ``schedule``, no loss window) or a batched run's (``params``,
-    ``buffers``, the data losses alone in the window)."""
+    ``buffers``, the data losses alone in the window); or before the CUDA random state was
+    saved (a bare CPU state tensor instead of ``rng_state``'s dict)."""
     ckpt = dict(ckpt)
+    if isinstance(ckpt["torch_rng"], torch.Tensor):
+        ckpt["torch_rng"] = {"cpu": ckpt["torch_rng"]}
+    if ckpt.get("member_rngs") is not None:
+        ckpt["member_rngs"] = [
+            {"cpu": r} if isinstance(r, torch.Tensor) else r for r in ckpt["member_rngs"]
+        ]
     if "sampler" in ckpt:
         ckpt["samplers"], ckpt["schedules"] = [ckpt.pop("sampler")], [ckpt.pop("schedule")]
         ckpt["summary"] = ckpt["summary"] | {"thresholds": [ckpt["summary"]["thresholds"]]}

@@ -34,11 +34,8 @@ def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
     return state
 
 
-def set_rng_state(state: dict[str, torch.Tensor] | torch.Tensor, device: torch.device) -> None:
-    """Restore what ``rng_state`` saved. A bare tensor (checkpoints written before the CUDA
-    stream was saved) is the CPU state alone; a CUDA state is left out on a CPU run."""
-    if isinstance(state, torch.Tensor):
-        state = {"cpu": state}
+def set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None:
+    """Restore what ``rng_state`` saved; a CUDA state is left out on a CPU run."""
     torch.set_rng_state(state["cpu"])
     if "cuda" in state and device.type == "cuda":
         torch.cuda.set_rng_state(state["cuda"], device)

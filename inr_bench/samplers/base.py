@@ -11,6 +11,14 @@ from inr_bench.signals.base import Batch
 from inr_bench.state import TrainState
 
 
+def check_horizon(horizon: int | None) -> int | None:
+    """``sampler.horizon``: the steps a step-relative schedule (INT's refresh interval, EVOS's
+    lin_dec) spans; null: the run's own steps."""
+    if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
+        raise UserError(f"sampler.horizon must be null or an int >= 1: {horizon}")
+    return horizon
+
+
 class Sampler:
     """Chooses B of the signal's N training points every step.
 

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from inr_bench.backbones.base import predict
 from inr_bench.errors import UserError
-from inr_bench.samplers.base import Sampler, auto_chunk, top_k_excluding
+from inr_bench.samplers.base import Sampler, auto_chunk, check_horizon, top_k_excluding
 from inr_bench.samplers.draws import random_free
 from inr_bench.samplers.grid import PointGrid
 from inr_bench.signals.base import Batch
@@ -47,9 +47,8 @@ class EvosSampler(Sampler):
         super().__init__(fraction, batch_size)
         if interval < 1 or not 0.0 <= mutation <= 1.0:
             raise UserError(f"sampler: need interval >= 1 and mutation in [0, 1] ({interval=})")
-        if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
-            raise UserError(f"sampler.horizon must be null or an int >= 1: {horizon}")
-        self.interval, self.end_interval, self.horizon = interval, end_interval, horizon
+        self.interval, self.end_interval = interval, end_interval
+        self.horizon = check_horizon(horizon)
         self.mutation, self.lap_coeff = mutation, lap_coeff
         self.adds_loss = cfs and lap_coeff > 0
         self.target_laplacian: Tensor | None = None

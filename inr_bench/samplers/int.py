@@ -35,7 +35,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from inr_bench.errors import UserError
-from inr_bench.samplers.base import Sampler, all_point_losses
+from inr_bench.samplers.base import Sampler, all_point_losses, check_horizon
 from inr_bench.signals.base import Batch
 from inr_bench.state import TrainState
 
@@ -80,13 +80,11 @@ class IntSampler(Sampler):
         super().__init__(fraction, batch_size)
         if interval != "incremental" and (not isinstance(interval, int) or interval < 1):
             raise UserError(f"sampler.interval must be 'incremental' or an int >= 1: {interval}")
-        if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
-            raise UserError(f"sampler.horizon must be null or an int >= 1: {horizon}")
         if batch_schedule not in ("constant", "step"):
             raise UserError(f"sampler.batch_schedule must be constant or step: {batch_schedule}")
         self.interval, self.max_interval = interval, max_interval
         self.increments, self.startup = increments, startup
-        self.horizon, self.batch_schedule = horizon, batch_schedule
+        self.horizon, self.batch_schedule = check_horizon(horizon), batch_schedule
         self.index: Tensor | None = None
 
     def span(self, steps: int) -> int:
