@@ -17,6 +17,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from inr_bench.backbones.base import gather_rows
+
 PRIMES = (1, 2654435761, 805459861)
 
 
@@ -76,6 +78,6 @@ class HashGrid(nn.Module):
             # d-linear weights: Π_i (frac_i if the corner's bit i is 1 else 1 − frac_i)
             weight = torch.where(self.corners.bool(), frac[:, None, :], 1 - frac[:, None, :])
             weight = weight.prod(-1)  # (N, 2^d)
-            feats = self.table[rows]  # (N, 2^d, F)
+            feats = gather_rows(self.table, rows)  # (N, 2^d, F)
             out.append((weight[..., None] * feats).sum(1))
         return torch.cat(out, dim=-1)

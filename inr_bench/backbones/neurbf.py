@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inr_bench.backbones.base import Backbone
+from inr_bench.backbones.base import Backbone, gather_rows
 from inr_bench.backbones.hashgrid import HashGrid
 from inr_bench.errors import UserError
 
@@ -147,12 +147,12 @@ class NeuRBF(Backbone):
         """(N, F): Σ_j w_j ⊙ sin(φ̃_j(x) f) over the point's 2^d kernels (NeuRBF eq. 2-5)."""
         idx = self.neighbours(x)  # (N, M)
         d = x.shape[1]
-        shape = self.shapes[idx][..., self.entry].unflatten(-1, (d, d))  # (N, M, d, d)
-        offset = x[:, None, :] - self.centres[idx]  # (N, M, d)
+        shape = gather_rows(self.shapes, idx)[..., self.entry].unflatten(-1, (d, d))  # (N, M, d, d)
+        offset = x[:, None, :] - gather_rows(self.centres, idx)  # (N, M, d)
         quad = torch.einsum("nmi,nmij,nmj->nm", offset, shape, offset)
         phi = 1 / (1 + quad)
         phi = phi / (phi.detach().sum(-1, keepdim=True) + 1e-8)  # rbf_lc0_normalize
-        return (self.features[idx] * torch.sin(phi[..., None] * self.f_rbf)).sum(1)
+        return (gather_rows(self.features, idx) * torch.sin(phi[..., None] * self.f_rbf)).sum(1)
 
     def forward(self, x: Tensor) -> Tensor:
         h = torch.cat([self.hash(x), self.rbf_field(x)], dim=-1) + self.bias
